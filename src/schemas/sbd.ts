@@ -103,7 +103,10 @@ export const StandardBusinessDocumentHeader = z
     }
     const conv = h.businessScope.scope.findIndex((s) => s.type === 'ConversationId');
     if (conv < 0) {
-      ctx.addIssue({ code: 'custom', path: ['businessScope', 'scope'], message: 'expected a ConversationId scope carrying the process' });
+      // An empty list already got "expected at least the ConversationId scope".
+      if (h.businessScope.scope.length) {
+        ctx.addIssue({ code: 'custom', path: ['businessScope', 'scope'], message: 'expected a ConversationId scope carrying the process' });
+      }
     } else if (!h.businessScope.scope[conv].identifier) {
       ctx.addIssue({
         code: 'custom',
