@@ -5,8 +5,11 @@ import { Direction, ReceiptStatus } from './status';
 export const SUBSCRIPTION_RESOURCES = ['all', 'messages'] as const;
 export const SUBSCRIPTION_EVENTS = ['all', 'status'] as const;
 
-/** Filter syntax of §9.3: `key=value[,value]` parts joined by `&`; keys status, serviceIdentifier, direction. */
-export const WEBHOOK_FILTER = /^(status|serviceIdentifier|direction)=[A-Za-z_]+(,[A-Za-z_]+)*(&(status|serviceIdentifier|direction)=[A-Za-z_]+(,[A-Za-z_]+)*)*$/i;
+/**
+ * Filter syntax of §9.3: `key=value[,value]` parts joined by `&`; keys (case-sensitive, as the IP's parser)
+ * status, serviceIdentifier, direction; only the `=` operator.
+ */
+export const WEBHOOK_FILTER = /^(status|serviceIdentifier|direction)=[^&]+(&(status|serviceIdentifier|direction)=[^&]+)*&?$/;
 
 export const Subscription = z.looseObject({
   id: z.number().int().optional(),
