@@ -1,0 +1,17 @@
+export { IntegrasjonspunktClient, USER_AGENT, queryString } from './client';
+export { IntegrasjonspunktError, type IntegrasjonspunktErrorInit } from './errors';
+export {
+  buildMultipart,
+  checkMultipartSizes,
+  contentDisposition,
+  asciiFallback,
+  encodeRfc5987,
+  resolveUploadFile,
+  MULTIPART_MAX_FILE_BYTES,
+  READ_CHUNK_BYTES,
+  type MultipartBody,
+  type ResolvedFile,
+} from './multipart';
+export { guessMimeType, DEFAULT_MIME_TYPE } from './mime';
+export { saveStreamToFile, SaveFileError } from './download';
+export * from './types';
