@@ -1,0 +1,5 @@
+export * from './types';
+export * from './typed';
+export * from './errors';
+export * from './status';
+export * from './server';

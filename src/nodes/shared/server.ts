@@ -1,0 +1,26 @@
+import { toText } from './typed';
+import type { EformidlingServer, Node, NodeAPI } from './types';
+
+/**
+ * The eformidling-config node a node is set up with, registered so it shows the connection state.
+ * Without one the node shows a red ring and `undefined` is returned; the caller reports the error per message.
+ */
+export function useServer(RED: NodeAPI, node: Node, serverId: unknown): EformidlingServer | undefined {
+  const id = toText(serverId);
+  const server = id ? (RED.nodes.getNode(id) as EformidlingServer | null) : null;
+  if (!server || typeof server.register !== 'function') {
+    node.status({ fill: 'red', shape: 'ring', text: 'no configuration' });
+    return undefined;
+  }
+  server.register(node);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    server.deregister(node);
+    node.status({});
+    done();
+  });
+  return server;
+}
+
+export function missingServerError(): Error {
+  return new Error('server: no eFormidling configuration (eformidling-config) selected for this node; open the node and pick or add one');
+}
