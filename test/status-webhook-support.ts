@@ -1,0 +1,73 @@
+// Shared by the status and webhook tests: real messages through the simulator, sent and received with the client.
+import { randomUUID } from 'node:crypto';
+import type { IntegrasjonspunktClient } from '../src/client';
+import { buildArkivmeldingXml, buildSbd } from '../src/sbd';
+
+export const SENDER = '910000009';
+export const RECEIVER = '920000008';
+export const ARKIV_PROCESS = 'urn:no:difi:profile:arkivmelding:administrasjon:ver1.0';
+export const RESPONSE_PROCESS = 'urn:no:difi:profile:arkivmelding:response:ver1.0';
+
+export interface SentMessage {
+  messageId: string;
+  conversationId: string;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Sends a small arkivmelding from SENDER to RECEIVER in one multipart request. */
+export async function sendArkivmelding(client: IntegrasjonspunktClient, tittel = 'Vedtak i byggesak'): Promise<SentMessage> {
+  const conversationId = randomUUID();
+  const files = [{ filename: 'vedtak.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4 vedtak\n') }];
+  const xml = buildArkivmeldingXml({ tittel }, files);
+  const sbd = buildSbd({
+    sender: SENDER,
+    receiver: RECEIVER,
+    process: ARKIV_PROCESS,
+    type: 'arkivmelding',
+    conversationId,
+    businessMessage: { hoveddokument: 'vedtak.pdf' },
+  });
+  const stored = await client.sendMultipart(sbd, [{ filename: 'arkivmelding.xml', mimeType: 'text/xml', content: xml }, ...files]);
+  return { messageId: stored.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string, conversationId };
+}
+
+/** As the receiver: waits for the message in the inbox, peeks (locks), downloads and deletes it (LEVERT for the sender). */
+export async function receiveAndDelete(client: IntegrasjonspunktClient, messageId: string): Promise<void> {
+  await waitFor(`message ${messageId} in the inbox`, () => client.peek({ messageId }));
+  const popped = await client.pop(messageId);
+  if (popped) for await (const chunk of popped.body) void chunk;
+  await client.deleteIncoming(messageId);
+}
+
+/** As the receiver: an OK arkivmelding_kvittering for `original`, from RECEIVER back to SENDER (LEST for the sender). */
+export async function sendOkReceipt(client: IntegrasjonspunktClient, original: SentMessage): Promise<string> {
+  const sbd = buildSbd({
+    sender: RECEIVER,
+    receiver: SENDER,
+    process: RESPONSE_PROCESS,
+    type: 'arkivmelding_kvittering',
+    conversationId: original.conversationId,
+    businessMessage: { receiptType: 'OK', relatedToMessageId: original.messageId },
+  });
+  const stored = await client.sendMultipart(sbd, []);
+  return stored.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string;
+}
+
+/** The status values of the OUTGOING conversation of a message, oldest first. */
+export async function outgoingStatuses(client: IntegrasjonspunktClient, messageId: string): Promise<string[]> {
+  const conversation = await client.getConversationByMessageId(messageId);
+  return [...conversation.messageStatuses].sort((a, b) => a.id - b.id).map((s) => s.status);
+}
