@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { COMMON_MIME_TYPES, fileExtension } from '../schemas/mime';
 
 /** A document inside an ASiC-E. `size` is the uncompressed size in bytes. */
 export interface AsicEntry {
@@ -50,33 +51,9 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 100 * 1024 * 1024;
 /** Manifests larger than this are ignored rather than read into memory. */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
-const MIME_BY_EXTENSION: Record<string, string> = {
-  '.pdf': 'application/pdf',
-  '.html': 'text/html',
-  '.htm': 'text/html',
-  '.txt': 'text/plain',
-  '.xml': 'text/xml',
-  '.json': 'application/json',
-  '.doc': 'application/msword',
-  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  '.xls': 'application/vnd.ms-excel',
-  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  '.ppt': 'application/vnd.ms-powerpoint',
-  '.pptx': 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  '.odt': 'application/vnd.oasis.opendocument.text',
-  '.ods': 'application/vnd.oasis.opendocument.spreadsheet',
-  '.odp': 'application/vnd.oasis.opendocument.presentation',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.zip': 'application/zip',
-};
 
 function mimeTypeFromExtension(filename: string): string {
-  return MIME_BY_EXTENSION[extname(filename).toLowerCase()] ?? 'application/octet-stream';
+  return COMMON_MIME_TYPES[fileExtension(filename)] ?? 'application/octet-stream';
 }
 
 /** True for entries that are packaging, not documents. */

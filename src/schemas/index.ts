@@ -6,3 +6,4 @@ export * from './status';
 export * from './webhook';
 export * from './page';
 export * from './error';
+export * from './mime';

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { ZipFile } from 'yazl';
+import { IP_MIME_TYPES, fileExtension } from '../schemas/mime';
 
 export const ASIC_MIME_TYPE = 'application/vnd.etsi.asic-e+zip';
 export const IDENTIFIER_AUTHORITY = 'iso6523-actorid-upis';
@@ -10,35 +11,10 @@ export const IDENTIFIER_AUTHORITY = 'iso6523-actorid-upis';
 /** Documents at least this big are stored rather than deflated: building a multi-GB container should not cost minutes of CPU. */
 const STORE_FROM_BYTES = 64 * 1024 * 1024;
 
-/** The IP's extension → MIME type table (MimeTypeExtensionMapper); anything else is application/pdf. */
-const MIME_BY_EXTENSION: Record<string, string> = {
-  pdf: 'application/pdf',
-  html: 'text/html',
-  txt: 'text/plain',
-  xml: 'text/xml',
-  doc: 'application/msword',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  xltx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.template',
-  ppt: 'application/vnd.ms-powerpoint',
-  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  odf: 'application/vnd.oasis.opendocument.formula',
-  odt: 'application/vnd.oasis.opendocument.text',
-  fods: 'application/vnd.oasis.opendocument.spreadsheet',
-  fodp: 'application/vnd.oasis.opendocument.presentation',
-  fodg: 'application/vnd.oasis.opendocument.graphics',
-  gif: 'image/gif',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  zip: 'application/octet-stream',
-};
 
 /** MIME type from the file name's last extension, as the IP derives it for uploads without a usable Content-Type. */
 export function mimeTypeFor(filename: string): string {
-  const parts = filename.split('.');
-  const extension = parts[parts.length - 1].toLowerCase();
-  return MIME_BY_EXTENSION[extension] ?? 'application/pdf';
+  return IP_MIME_TYPES[fileExtension(filename)] ?? 'application/pdf';
 }
 
 export interface AsicFile {
