@@ -4,7 +4,7 @@ import { Capabilities } from '../src/schemas/capabilities';
 import { SimulatorError } from '../src/simulator/errors';
 import { ARKIVMELDING_AREAS, ServiceRegistry } from '../src/simulator/registry';
 
-const EXAMPLE = path.join(__dirname, '..', 'examples', 'registry.json');
+const EXAMPLE = path.join(__dirname, '..', 'fixtures', 'registry.json');
 const ADMIN = 'urn:no:difi:profile:arkivmelding:administrasjon:ver1.0';
 const ARKIVMELDING = 'urn:no:difi:arkivmelding:xsd::arkivmelding';
 

@@ -6,7 +6,7 @@ import { formatZodError } from '../schemas/format';
 import { bareIdentifier } from '../schemas/sbd';
 import { SimulatorError } from './errors';
 
-/** Extra receivers for the simulated service registry, e.g. examples/registry.json. */
+/** Extra receivers for the simulated service registry, e.g. fixtures/registry.json. */
 export interface RegistryFixture {
   receivers: Array<{ identifier: string; name?: string; capabilities: Capability[] }>;
 }
