@@ -1,5 +1,6 @@
 // The eformidling-inbox node: polls the Integrasjonspunkt's inbox (peek → pop → send on → delete).
 // The work is done by PollLoop (when to poll) and InboxReceiver (what one poll does); this file wires them to Node-RED.
+import { ContextHandedOn, type NodeContextLike } from './inbox/handed-on';
 import { DownloadFailedError, InboxReceiver, type RefusedMessageError } from './inbox/receiver';
 import { PollLoop } from './shared/poll-loop';
 import { readInboxSettings, type InboxConfig, type InboxSettings } from './inbox/settings';
@@ -73,9 +74,14 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: 'green', shape: 'dot', text });
     }
 
+    // Messages handed on and not deleted yet, kept in node context: one offered again is marked msg.redelivered.
+    const context = (node as Node & { context(): NodeContextLike }).context();
+    const handedOn = new ContextHandedOn(context, (err) => node.warn(`The node context could not be read or written, so msg.redelivered may miss a redelivery: ${err.message}`));
+
     const receiver = new InboxReceiver({
       client: server.client,
       settings,
+      handedOn,
       emit: (msg) => node.send(msg),
       refuse: (err: RefusedMessageError, fields: IncomingFields) => node.error(err, { ...fields, payload: undefined }),
       warn: (text) => node.warn(text),
@@ -85,6 +91,7 @@ export = function register(RED: NodeAPI): void {
     const loop = new PollLoop({
       intervalMs: settings.intervalMs,
       poll: async (signal) => {
+        await handedOn.ready;
         try {
           await receiver.drain(signal);
           server.reportResult();

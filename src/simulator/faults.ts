@@ -143,8 +143,15 @@ function cutRequestMidway(req: IncomingMessage): void {
   if (!hasBody) return;
   const threshold = Number.isFinite(length) && length > 0 ? Math.floor(length / 2) : 64 * 1024;
   let seen = 0;
+  let cut = false;
   const push = req.push.bind(req);
   req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (cut) {
+      // A small body may already have been parsed whole; its end must not arrive either, or the handler would
+      // take the first half for the whole body. The request breaks off as when the network cuts it.
+      if (chunk === null) process.nextTick(() => req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+      return false;
+    }
     if (chunk === null || !Buffer.isBuffer(chunk)) return push(chunk, encoding);
     if (seen + chunk.length < threshold) {
       seen += chunk.length;
@@ -152,6 +159,7 @@ function cutRequestMidway(req: IncomingMessage): void {
     }
     const keep = threshold - seen;
     seen = threshold;
+    cut = true;
     if (keep > 0) push(chunk.subarray(0, keep));
     req.socket.destroy();
     return false;

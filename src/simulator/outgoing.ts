@@ -267,7 +267,8 @@ export class Outbox {
     this.checkFile(this.get(messageId), file);
     const temp = this.store.tempPath();
     try {
-      await pipeline(req, createWriteStream(temp));
+      // 1 MiB buffered: while one write is under way the next pieces gather and go to disk in one writev.
+      await pipeline(req, createWriteStream(temp, { highWaterMark: 1024 * 1024 }));
       await this.addFile(messageId, file, temp);
     } finally {
       this.store.remove(temp);

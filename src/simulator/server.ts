@@ -67,6 +67,19 @@ function asSimulatorError(err: unknown): SimulatorError {
   return new SimulatorError(500, 'java.lang.RuntimeException', (err as Error)?.message ?? String(err));
 }
 
+/**
+ * Holds back the end of an answer (for a JSON answer: all of it) until the disk has every change made so far, as
+ * the IP commits its database before answering: killed right after an answer (kill -9), the simulator comes back
+ * with the state it answered from. Writes stay asynchronous, so other requests go on meanwhile.
+ */
+function answerAfterDisk(res: ServerResponse, core: SimulatorCore): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    void core.store.settled().then(() => end(...args));
+    return res;
+  }) as ServerResponse['end'];
+}
+
 /** The HTTP(S) server with the IP's REST contract; fault injection first, then Basic auth, then the routes. */
 export function createSimulatorServer(core: SimulatorCore, options: ServerOptions): http.Server {
   const credentials = options.username !== undefined && options.password !== undefined ? `${options.username}:${options.password}` : undefined;
@@ -157,6 +170,7 @@ export function createSimulatorServer(core: SimulatorCore, options: ServerOption
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = Date.now();
+    answerAfterDisk(res, core);
     res.on('close', () => options.log(`${req.method} ${req.url} ${res.headersSent ? res.statusCode : 'dropped'} ${Date.now() - started}ms`));
     req.on('error', () => {}); // an aborted upload is handled where its body is read
     void core.tasks.track(handle(req, res));

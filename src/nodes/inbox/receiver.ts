@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openAsic, readAsicDocuments } from '../../asic/read';
@@ -28,7 +28,19 @@ export interface ReceivedMessage extends IncomingFields {
   /** files: the documents; asic: the zip; path: the file's path; null for a receipt (no ASiC). */
   payload: AsicDocument[] | Buffer | string | null;
   arkivmelding?: ArkivmeldingSummary;
+  /** True when this message may have been handed on before (it was not deleted then, so the IP offers it again). */
+  redelivered: boolean;
   [key: string]: unknown;
+}
+
+/**
+ * The messageIds handed on and not yet deleted. The node keeps it in its context, so that a message handed on
+ * before a restart (or a crash) and offered again is recognised; without one the receiver remembers in memory.
+ */
+export interface HandedOnRecord {
+  has(messageId: string): boolean;
+  add(messageId: string): void;
+  delete(messageId: string): void;
 }
 
 /** A message that was peeked but is not handed on (too large, unreadable). It stays in the inbox. */
@@ -59,6 +71,8 @@ export interface InboxReceiverOptions {
   warn?(text: string): void;
   /** The counts or the current download changed. */
   onChange?(): void;
+  /** Messages handed on and not yet deleted, to mark a redelivery (msg.redelivered); default: in memory. */
+  handedOn?: HandedOnRecord;
   /** How long the IP's peek lock holds; default 5 minutes. */
   lockMs?: number;
   /** Folder for the temporary download in output files/asic; default os.tmpdir(). */
@@ -117,13 +131,15 @@ export class InboxReceiver {
   private readonly now: () => number;
   /** Peeked (we hold the lock) but not handed on yet, e.g. the download broke off: popped again next poll. */
   private readonly unfinished = new Map<string, { sbd: StandardBusinessDocument; lockedAt: number }>();
-  /** Handed on in ack mode auto, but the delete failed: deleted again next poll while the lock holds. */
+  /** Handed on, but the delete (ack mode auto, or a manual ack) failed: deleted again next poll while the lock holds. */
   private readonly undeleted = new Map<string, number>();
   /** Handed on in ack mode manual, waiting for the ack: messageId → when it was locked. */
   private readonly waitingAcks = new Map<string, number>();
+  private readonly handedOn: HandedOnRecord;
 
   constructor(options: InboxReceiverOptions) {
     this.options = options;
+    this.handedOn = options.handedOn ?? new Set<string>();
     this.lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
     this.now = options.now ?? Date.now;
   }
@@ -165,7 +181,7 @@ export class InboxReceiver {
    * inbox node may be working on them) and messages whose lock has expired (the IP delivers those again).
    */
   async ack(messageId: string): Promise<void> {
-    const lockedAt = this.waitingAcks.get(messageId);
+    const lockedAt = this.waitingAcks.get(messageId) ?? this.undeleted.get(messageId);
     if (lockedAt === undefined) {
       throw new Error(`msg.messageId: message ${messageId} is not waiting for an ack on this inbox node (it was not delivered by this node, or it was already acked)`);
     }
@@ -178,12 +194,21 @@ export class InboxReceiver {
     } catch (err) {
       if (isNotLocked(err)) {
         this.waitingAcks.delete(messageId);
+        this.undeleted.delete(messageId);
         throw new Error(lockExpiredText(messageId), { cause: err });
       }
       // 404: already gone, e.g. an earlier ack whose answer was lost did delete it.
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err)) {
+        // The IP failed or could not be reached: the delete is tried again at the next poll, while the lock holds.
+        this.waitingAcks.delete(messageId);
+        this.undeleted.set(messageId, lockedAt);
+        if (err instanceof Error) err.message += '; the node tries the delete again at its next poll';
+        throw err;
+      }
     }
     this.waitingAcks.delete(messageId);
+    this.undeleted.delete(messageId);
+    this.handedOn.delete(messageId);
     this.acked++;
     this.options.onChange?.();
   }
@@ -239,6 +264,8 @@ export class InboxReceiver {
       // A complete file in output "path" stays: it is whole, and the redelivery overwrites it.
       throw abortError(signal);
     }
+    if (this.handedOn.has(id)) msg.redelivered = true;
+    this.handedOn.add(id);
     this.options.emit(msg);
     this.received++;
     if (this.options.settings.ack === 'auto') {
@@ -266,6 +293,7 @@ export class InboxReceiver {
       // 404: already gone, e.g. an earlier delete whose answer was lost did the work.
     }
     this.undeleted.delete(id);
+    this.handedOn.delete(id);
     this.acked++;
     this.options.onChange?.();
   }
@@ -275,14 +303,16 @@ export class InboxReceiver {
     const { settings, client } = this.options;
     const id = fields.messageId;
     const pop = await abortable(client.pop(id), signal, (late) => late?.body.destroy());
-    if (!pop) return { ...fields, payload: null }; // a receipt: no ASiC
+    if (!pop) return { ...fields, payload: null, redelivered: false }; // a receipt: no ASiC
 
     if (settings.output === 'path') {
       const directory = settings.directory as string;
       await mkdir(directory, { recursive: true });
       const dest = path.join(directory, safeFileName(`${id}.asic.zip`));
-      await download(id, () => saveStream(pop.body, dest, { signal }), signal);
-      const msg: ReceivedMessage = { ...fields, payload: dest };
+      // The whole file from an earlier delivery is still there: handed on before, e.g. before a crash.
+      const existed = await access(dest).then(() => true, () => false);
+      await download(id, () => saveStream(pop.body, dest, { signal, hash: false }), signal);
+      const msg: ReceivedMessage = { ...fields, payload: dest, redelivered: existed };
       await this.addArkivmelding(msg, dest);
       return msg;
     }
@@ -292,12 +322,12 @@ export class InboxReceiver {
       const file = path.join(tmp, 'asic.zip');
       const limit = settings.output === 'asic' ? settings.maxBytes : settings.maxBytes + Math.ceil(settings.maxBytes / 100) + ZIP_OVERHEAD_BYTES;
       try {
-        await download(id, () => saveStream(pop.body, file, { signal, maxBytes: limit, durable: false }), signal);
+        await download(id, () => saveStream(pop.body, file, { signal, maxBytes: limit, durable: false, hash: false }), signal);
       } catch (err) {
         if (err instanceof TooLargeError) throw new RefusedMessageError(tooLargeText(fields, settings), id, err);
         throw err;
       }
-      const msg: ReceivedMessage = { ...fields, payload: null };
+      const msg: ReceivedMessage = { ...fields, payload: null, redelivered: false };
       try {
         if (settings.output === 'asic') {
           msg.payload = await readFile(file);

@@ -27,6 +27,7 @@ export interface MessageSenderOptions {
 }
 
 const lost = (err: unknown) => asIpError(err)?.answerLost === true;
+const alreadyExists = (err: unknown) => exceptionNameOf(err) === 'MessageAlreadyExistsException';
 const notFound = (err: unknown) => asIpError(err)?.status === 404;
 
 function uploadFileOf(file: OutgoingFile): UploadFile {
@@ -66,6 +67,7 @@ export class MessageSender {
     try {
       return await this.client.sendMultipart(message.sbd, files, onProgress);
     } catch (err) {
+      if (alreadyExists(err) && (await this.removeLeftover(message.messageId))) return this.client.sendMultipart(message.sbd, files, onProgress);
       if (!lost(err)) {
         // The IP may have created the message before refusing a file; a clash with an existing message is not ours.
         if (exceptionNameOf(err) !== 'MessageAlreadyExistsException') await this.discard(message.messageId, true);
@@ -116,6 +118,7 @@ export class MessageSender {
     try {
       return await this.client.createMessage(message.sbd);
     } catch (err) {
+      if (alreadyExists(err) && (await this.removeLeftover(message.messageId))) return this.client.createMessage(message.sbd);
       if (!lost(err)) throw err;
       const existing = await this.findOutgoing(message.messageId);
       if (existing) return existing;
@@ -199,6 +202,21 @@ export class MessageSender {
       if (notFound(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * After "already exists": removes a message with this messageId that the IP holds but never sent (no SENDT or
+   * later status) - what an earlier attempt left when it stopped half-way (Node-RED killed mid-upload, a clean-up
+   * that failed) - so a retry with the same messageId sends it instead of failing. False when there is none, or it
+   * was sent: then "already exists" stands.
+   */
+  private async removeLeftover(messageId: string): Promise<boolean> {
+    if (!(await this.findOutgoing(messageId))) return false;
+    const statuses = await this.client.allStatusesOf(messageId);
+    if (statuses.some((s) => SENT_OR_LATER.has(s.status))) return false;
+    await this.client.deleteOutgoing(messageId);
+    await this.client.deleteConversationByMessageId(messageId);
+    return true;
   }
 
   /**

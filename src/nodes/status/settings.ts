@@ -1,3 +1,4 @@
+import { Uuid } from '../../schemas/common';
 import { FINAL_STATUSES, type Direction, type ReceiptStatus } from '../../schemas/status';
 import { toNumber } from '../shared/typed';
 import type { FeedFilter } from './status-feed';
@@ -65,7 +66,8 @@ export function readStatusSettings(props: StatusNodeProperties): StatusSettings 
 
 /** `msg.messageId` as a non-empty string, or an error saying what is missing. */
 export function messageIdOf(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') {
+  // Every messageId is a UUID (the IP refuses others), so anything else is a mistake in the flow, not an unknown message.
+  if (typeof value !== 'string' || !Uuid.safeParse(value.trim()).success) {
     const got = value === undefined ? 'nothing' : JSON.stringify(value);
     throw new Error(`msg.messageId: expected the messageId of a message (a UUID such as 5b8f1e0a-3c47-4d2e-9a61-0f2c7d9e4b13), got ${got}`);
   }

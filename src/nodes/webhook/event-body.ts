@@ -20,12 +20,16 @@ export interface EventRequest extends IncomingMessage {
  * `limitBytes`).
  */
 export async function readWebhookEvent(req: EventRequest, limitBytes = MAX_EVENT_BYTES): Promise<EventBodyResult> {
+  // Checked first, also for a body a parser already read: with Node-RED's defaults (httpAdminRoot and httpNodeRoot
+  // both "/") the editor's JSON parser reads every request body, up to its own 5 MB limit, before it gets here.
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) return tooLarge(limitBytes);
   let body: unknown;
   if (req._body === true || req.readableEnded || typeof req.body === 'string' || Buffer.isBuffer(req.body)) {
     body = req.body;
+    const parsed = body !== null && typeof body === 'object' && !Buffer.isBuffer(body);
+    if (parsed && Buffer.byteLength(JSON.stringify(body)) > limitBytes) return tooLarge(limitBytes);
   } else {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limitBytes) return tooLarge(limitBytes);
     const raw = await readLimited(req, limitBytes);
     if (raw === undefined) return tooLarge(limitBytes);
     body = raw;
