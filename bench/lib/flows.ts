@@ -25,8 +25,8 @@ export function httpResponse(id: string): FlowNode {
   return { id, type: 'http response', z: TAB, name: '', statusCode: '', headers: {}, wires: [] };
 }
 
-export function fn(id: string, name: string, func: string, wires: string[][], initialize = ''): FlowNode {
-  return { id, type: 'function', z: TAB, name, func, outputs: wires.length, timeout: 0, noerr: 0, initialize, finalize: '', libs: [], wires };
+export function fn(id: string, name: string, func: string, wires: string[][]): FlowNode {
+  return { id, type: 'function', z: TAB, name, func, outputs: wires.length, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires };
 }
 
 /** GET <route> answers 200: the flow is deployed and running. */
