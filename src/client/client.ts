@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -32,7 +32,7 @@ type Query = Record<string, QueryValue>;
 
 /** A request body we can produce (again, when `reopenable`) for each attempt. */
 interface UploadBody {
-  open(): Buffer | Readable;
+  open(): Buffer | Readable | AsyncIterable<Buffer>;
   length?: number;
   reopenable: boolean;
   headers: Record<string, string>;
@@ -134,6 +134,16 @@ interface LegacyHandler {
   onComplete(trailers: string[] | null): void;
   onError(err: Error): void;
   onUpgrade?(statusCode: number, headers: Buffer[] | string[] | null, socket: unknown): void;
+}
+
+/** Passes `chunks` on one by one, noting a failure of our own source (reading the file) as the error to report. */
+async function* noticeErrors(chunks: AsyncIterable<Buffer>, state: AttemptState): AsyncGenerator<Buffer> {
+  try {
+    yield* chunks;
+  } catch (err) {
+    state.bodyError = err;
+    throw err;
+  }
 }
 
 function trackAttempts(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] {
@@ -257,7 +267,9 @@ export class IntegrasjonspunktClient {
       'content-type': resolved.mimeType,
       'content-disposition': contentDisposition('attachment', { name: resolved.title, filename: resolved.filename }),
     };
-    const upload: UploadBody = { open: resolved.open, length: resolved.size, reopenable: resolved.reopenable, headers, onProgress };
+    // A file on disk goes as chunks in reused buffers (undici writes each before it asks for the next).
+    const open = resolved.chunks ?? resolved.open;
+    const upload: UploadBody = { open, length: resolved.size, reopenable: resolved.reopenable, headers, onProgress };
     await this.empty({ method: 'PUT', path, query: { title: resolved.title }, upload });
   }
 
@@ -514,7 +526,7 @@ export class IntegrasjonspunktClient {
     return result.data;
   }
 
-  private headersFor(call: Call, state: AttemptState): { headers: Record<string, string>; body?: Buffer | Readable } {
+  private headersFor(call: Call, state: AttemptState): { headers: Record<string, string>; body?: Buffer | Readable | AsyncIterable<Buffer> } {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: call.accept ?? 'application/json' };
     if (this.authorization) headers.authorization = this.authorization;
     if (call.json !== undefined) {
@@ -531,8 +543,12 @@ export class IntegrasjonspunktClient {
       state.onBodyBytes = (n) => onProgress((sentBytes += n), upload.length);
     }
     const content = upload.open();
-    if (!Buffer.isBuffer(content)) content.once('error', (err) => (state.bodyError = err));
-    return { headers, body: content };
+    if (Buffer.isBuffer(content)) return { headers, body: content };
+    if (content instanceof Readable) {
+      content.once('error', (err) => (state.bodyError = err));
+      return { headers, body: content };
+    }
+    return { headers, body: noticeErrors(content, state) };
   }
 
   /**

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ValidationError } from '../schemas/format';
+import { fileChunks } from './file-chunks';
 import { guessMimeType } from './mime';
 import type { UploadFile } from './types';
 
@@ -23,6 +24,8 @@ export interface ResolvedFile {
   reopenable: boolean;
   /** The content as a Buffer, or a fresh stream of it. */
   open(): Buffer | Readable;
+  /** For a file on disk: its chunks in reused buffers, only for an undici request body (see fileChunks). */
+  chunks?(): AsyncIterable<Buffer>;
 }
 
 /** Checks an UploadFile (`field` names it in errors, e.g. `files[2]`) and stats a path to learn its size. */
@@ -59,7 +62,13 @@ export async function resolveUploadFile(file: UploadFile, field = 'file'): Promi
       throw new ValidationError(`${field}.path: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     if (!stat.isFile()) throw new ValidationError(`${field}.path: ${path} is not a file`);
-    return { ...base, size: stat.size, reopenable: true, open: () => createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) };
+    return {
+      ...base,
+      size: stat.size,
+      reopenable: true,
+      open: () => createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }),
+      chunks: () => fileChunks(path),
+    };
   }
   const stream = file.stream as Readable;
   if (typeof (stream as Readable).pipe !== 'function') throw new ValidationError(`${field}.stream: expected a Readable stream`);
