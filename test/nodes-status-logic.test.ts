@@ -163,6 +163,9 @@ describe('status logic against the simulator', function () {
       // One list request per poll for all twelve (plus paging), never one per wait per poll.
       const polls = elapsed / 50 + 3;
       assert.ok(calls.listStatuses <= polls * 1.5, `${calls.listStatuses} list requests in ${elapsed} ms`);
+      // A message's history is asked for again only when a conversation shows up that the last lookup did not see
+      // (here: the receiving side's); statuses of known conversations come from the list request.
+      assert.ok(calls.allStatusesOf <= 12 * 3, `${calls.allStatusesOf} history requests for 12 messages`);
       assert.equal(registry.pending, 0);
       await waitFor('the timer to stop', () => !registry.active, 2_000);
       await registry.close();

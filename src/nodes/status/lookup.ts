@@ -24,13 +24,39 @@ export interface StatusLookup {
  * `direction` (OUTGOING by default: the sender following its message), found with `GET /api/conversations?messageId=`.
  */
 export async function lookupStatuses(client: LookupClient, messageId: string, direction: Direction = 'OUTGOING'): Promise<StatusLookup> {
+  return (await lookupConversation(client, messageId, direction)).lookup;
+}
+
+/**
+ * A lookup, and which conversations it saw: `followed` is the one whose statuses it returned (undefined when it
+ * cannot tell them apart), `others` those of the other direction. With these, statuses seen later in
+ * `GET /api/statuses` can be added to the lookup without asking again (see WaitRegistry).
+ */
+export interface ConversationLookup {
+  lookup: StatusLookup;
+  followed?: number;
+  others: number[];
+}
+
+export async function lookupConversation(client: LookupClient, messageId: string, direction: Direction = 'OUTGOING'): Promise<ConversationLookup> {
   let statuses = await client.allStatusesOf(messageId);
   const conversationIds = new Set(statuses.map((s) => s.convId));
+  let followed = conversationIds.size === 1 ? statuses[0].convId : undefined;
+  let others: number[] = [];
   if (conversationIds.size > 1) {
     const conversations = (await client.listConversations({ messageId, size: 100 })).content;
     const chosen = conversations.find((c) => c.direction === direction && conversationIds.has(c.id));
-    if (chosen) statuses = statuses.filter((s) => s.convId === chosen.id);
+    if (chosen) {
+      statuses = statuses.filter((s) => s.convId === chosen.id);
+      followed = chosen.id;
+      others = [...conversationIds].filter((id): id is number => id !== undefined && id !== chosen.id);
+    }
   }
+  return { lookup: statusLookup(messageId, statuses), followed, others };
+}
+
+/** The lookup of `messageId` made of its statuses, oldest first. */
+export function statusLookup(messageId: string, statuses: MessageStatus[]): StatusLookup {
   const latest = statuses.at(-1);
   const result: StatusLookup = {
     messageId,

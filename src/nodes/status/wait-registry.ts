@@ -1,5 +1,5 @@
-import type { Direction, ReceiptStatus } from '../../schemas/status';
-import { lookupStatuses, type LookupClient, type StatusLookup } from './lookup';
+import type { Direction, MessageStatus, ReceiptStatus } from '../../schemas/status';
+import { lookupConversation, statusLookup, type LookupClient, type StatusLookup } from './lookup';
 import { newestStatusId, statusesAfter, type StatusListClient } from './newer-statuses';
 
 export type WaitClient = LookupClient & StatusListClient;
@@ -72,6 +72,9 @@ interface Waiter {
   startedAt: number;
   deadline: number;
   last?: StatusLookup;
+  /** The conversation `last` follows, and those of the other direction, when the last lookup could tell. */
+  followed?: number;
+  others?: Set<number>;
   /** True until a lookup has succeeded: the next poll looks it up whether or not it saw a status for it. */
   stale: boolean;
   lastError?: unknown;
@@ -170,16 +173,16 @@ export class WaitRegistry {
   private async poll(): Promise<void> {
     let error: unknown;
     try {
-      const touched = new Set<string>();
+      const fresh = new Map<string, MessageStatus[]>();
       if (this.cursor === undefined) {
         // Read the cursor before looking anything up, so no status can slip between the lookups and the next poll.
         this.cursor = await newestStatusId(this.client);
       } else {
-        const fresh = await statusesAfter(this.client, this.cursor);
-        for (const status of fresh) if (status.messageId) touched.add(status.messageId);
-        if (fresh.length > 0) this.cursor = fresh[fresh.length - 1].id;
+        const statuses = await statusesAfter(this.client, this.cursor);
+        for (const status of statuses) if (status.messageId) fresh.set(status.messageId, [...(fresh.get(status.messageId) ?? []), status]);
+        if (statuses.length > 0) this.cursor = statuses[statuses.length - 1].id;
       }
-      error = await this.refresh(touched);
+      error = await this.refresh(fresh);
     } catch (err) {
       error = err;
       for (const waiter of this.waiters) waiter.lastError = err;
@@ -189,11 +192,17 @@ export class WaitRegistry {
     if (!this.closed) this.options.onPoll?.(error, this.waiters.size);
   }
 
-  /** Looks up each message that is stale or had new statuses, once per message, and settles its waiters. */
-  private async refresh(touched: Set<string>): Promise<unknown> {
+  /**
+   * Settles what the new statuses already tell: a waiter whose conversations are known gets the new statuses of
+   * its own conversation added without another request. Each message that is stale, or has a status from a
+   * conversation not seen before, is looked up (once per message) and its waiters settled.
+   */
+  private async refresh(fresh: Map<string, MessageStatus[]>): Promise<unknown> {
     const byKey = new Map<string, Waiter[]>();
     for (const waiter of this.waiters) {
-      if (!waiter.stale && !touched.has(waiter.request.messageId)) continue;
+      const news = fresh.get(waiter.request.messageId);
+      if (!waiter.stale && !news) continue;
+      if (!waiter.stale && news && this.extend(waiter, news)) continue;
       byKey.set(waiter.key, [...(byKey.get(waiter.key) ?? []), waiter]);
     }
     let firstError: unknown;
@@ -201,8 +210,12 @@ export class WaitRegistry {
       if (this.closed) return firstError;
       const { messageId, direction } = group[0].request;
       try {
-        const lookup = await lookupStatuses(this.client, messageId, direction);
-        for (const waiter of group) this.check(waiter, lookup);
+        const found = await lookupConversation(this.client, messageId, direction);
+        for (const waiter of group) {
+          waiter.followed = found.followed;
+          waiter.others = new Set(found.others);
+          this.check(waiter, found.lookup);
+        }
       } catch (err) {
         firstError ??= err;
         for (const waiter of group) {
@@ -212,6 +225,19 @@ export class WaitRegistry {
       }
     }
     return firstError;
+  }
+
+  /**
+   * Adds `news` (statuses of the waiter's message from GET /api/statuses) to its last lookup, as a new lookup would
+   * return them; false when one comes from a conversation the last lookup did not see (then it is looked up).
+   */
+  private extend(waiter: Waiter, news: MessageStatus[]): boolean {
+    const { last, followed, others } = waiter;
+    if (!last || followed === undefined || !news.every((s) => s.convId === followed || (s.convId !== undefined && others?.has(s.convId)))) return false;
+    const seen = new Set(last.statuses.map((s) => s.id));
+    const added = news.filter((s) => s.convId === followed && !seen.has(s.id));
+    if (added.length) this.check(waiter, statusLookup(last.messageId, [...last.statuses, ...added].sort((a, b) => a.id - b.id)));
+    return true;
   }
 
   private check(waiter: Waiter, lookup: StatusLookup): void {
