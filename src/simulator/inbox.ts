@@ -36,9 +36,6 @@ export interface InboxFilter {
 /** Services for which the receiving IP sends MOTTATT and LEVERT back (difi.move.nextmove.status-services). */
 export const STATUS_SERVICES: ReadonlySet<string> = new Set(['DPO', 'DPE']);
 
-/** At most this many unlocked candidates are tried per peek, as in the IP. */
-const PEEK_CANDIDATES = 20;
-
 function matches(m: IncomingRecord, f: InboxFilter): boolean {
   return (
     (f.conversationId === undefined || m.conversationId === f.conversationId) &&
@@ -102,13 +99,17 @@ export class Inbox {
     return { ...page, content: page.content.map((m) => m.sbd) };
   }
 
-  /** Locks the unlocked matching message with the oldest lastUpdated. Synchronous, so two peeks never get the same one. */
+  /**
+   * Locks the unlocked matching message with the oldest lastUpdated (then the lowest id). Synchronous, so two peeks
+   * never get the same one. One pass, no sorting: with 10,000 messages held, sorting them all made every peek take
+   * about 16 ms (bench/simulator.ts).
+   */
   peek(filter: InboxFilter): StandardBusinessDocument | undefined {
-    const candidates = [...this.messages.values()]
-      .filter((m) => m.lockTimeout === null && matches(m, filter))
-      .sort((a, b) => a.lastUpdated - b.lastUpdated || a.id - b.id)
-      .slice(0, PEEK_CANDIDATES);
-    const message = candidates[0];
+    let message: IncomingRecord | undefined;
+    for (const m of this.messages.values()) {
+      if (m.lockTimeout !== null || !matches(m, filter)) continue;
+      if (!message || m.lastUpdated < message.lastUpdated || (m.lastUpdated === message.lastUpdated && m.id < message.id)) message = m;
+    }
     if (!message) return undefined;
     message.lockTimeout = Date.now() + this.options.lockTimeoutMs;
     this.save(message);
