@@ -5,8 +5,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import busboy from 'busboy';
 import { IntegrasjonspunktClient } from '../src/client';
 import { fileChunks } from '../src/client/file-chunks';
+import type { StandardBusinessDocument } from '../src/schemas/sbd';
 
 const MiB = 1024 * 1024;
 
@@ -24,6 +26,35 @@ function writeRandomFile(file: string, bytes: number): string {
   return hash.digest('hex');
 }
 
+/** Pauses `req` now and then, as a slow server would. */
+function readUnevenly(req: http.IncomingMessage): void {
+  req.on('data', () => {
+    if (Math.random() < 0.3) {
+      req.pause();
+      setTimeout(() => req.resume(), Math.floor(Math.random() * 15));
+    }
+  });
+}
+
+/** The multipart endpoint: each file part's SHA-256 goes to `received`; the answer is the sbd part, as the IP's. */
+function receiveMultipart(req: http.IncomingMessage, res: http.ServerResponse, received: Array<{ sha256: string; bytes: number }>): void {
+  let sbd = '';
+  const bb = busboy({ headers: req.headers });
+  bb.on('field', (name, value) => (sbd = name === 'sbd' ? value : sbd));
+  bb.on('file', (_name, stream) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    stream.on('end', () => received.push({ sha256: hash.digest('hex'), bytes }));
+  });
+  bb.on('close', () => res.writeHead(200, { 'content-type': 'application/json' }).end(sbd));
+  readUnevenly(req);
+  req.pipe(bb);
+}
+
 /**
  * An upload endpoint that reads slowly and unevenly: it pauses the request at random for up to 15 ms, so the
  * client's socket fills, its writes are queued and it must wait for 'drain' before reusing a buffer.
@@ -31,16 +62,14 @@ function writeRandomFile(file: string, bytes: number): string {
 async function startPausingServer(): Promise<{ url: string; received: Array<{ sha256: string; bytes: number }>; close(): Promise<void> }> {
   const received: Array<{ sha256: string; bytes: number }> = [];
   const server = http.createServer((req, res) => {
+    if (req.url === '/api/messages/out/multipart') return receiveMultipart(req, res, received);
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       bytes += chunk.length;
-      if (Math.random() < 0.3) {
-        req.pause();
-        setTimeout(() => req.resume(), Math.floor(Math.random() * 15));
-      }
     });
+    readUnevenly(req);
     req.on('end', () => {
       received.push({ sha256: hash.digest('hex'), bytes });
       res.writeHead(200).end();
@@ -105,6 +134,41 @@ describe('uploading a file from disk in reused buffers', function () {
       assert.equal(server.received.length, 3);
       for (const upload of server.received) assert.deepEqual(upload, { sha256: expected, bytes: size });
       assert.equal(progressBytes, size, 'progress reached the file size');
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('delivers every file of a multipart send unchanged to a server that reads with random pauses', async () => {
+    const server = await startPausingServer();
+    const client = new IntegrasjonspunktClient({ url: server.url, timeoutMs: 60_000 });
+    try {
+      const files = Array.from({ length: 6 }, (_, i) => {
+        const file = path.join(dir, `vedlegg-${i}.pdf`);
+        const bytes = 4 * MiB + i * 1_001;
+        return { file, bytes, sha256: writeRandomFile(file, bytes) };
+      });
+      const sbd: StandardBusinessDocument = {
+        standardBusinessDocumentHeader: {
+          headerVersion: '1.0',
+          sender: [{ identifier: { value: '0192:910000009', authority: 'iso6523-actorid-upis' } }],
+          receiver: [{ identifier: { value: '0192:920000008', authority: 'iso6523-actorid-upis' } }],
+          documentIdentification: {
+            standard: 'urn:no:difi:avtalt:xsd::avtalt',
+            typeVersion: '1.0',
+            instanceIdentifier: '44444444-4444-4444-8444-444444444444',
+            type: 'avtalt',
+          },
+          businessScope: { scope: [{ type: 'ConversationId', instanceIdentifier: '55555555-5555-4555-8555-555555555555', identifier: 'urn:no:difi:profile:avtalt:avtalt:ver1.0' }] },
+        },
+        avtalt: { identifier: 'pauses', content: { hello: 'world' } },
+      };
+      await client.sendMultipart(sbd, [...files.map((f) => ({ path: f.file })), { filename: 'notat.txt', content: 'notat' }]);
+      assert.deepEqual(server.received, [
+        ...files.map((f) => ({ sha256: f.sha256, bytes: f.bytes })),
+        { sha256: createHash('sha256').update('notat').digest('hex'), bytes: 5 },
+      ]);
     } finally {
       await client.close();
       await server.close();

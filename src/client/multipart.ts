@@ -145,8 +145,11 @@ export interface MultipartBody {
   contentLength?: number;
   /** True when the body can be produced again for a retry. */
   reopenable: boolean;
-  /** A fresh stream of the whole body. */
-  open(): Readable;
+  /**
+   * The whole body, afresh, chunk by chunk: only for a consumer that is done with a chunk when it asks for the
+   * next (undici's request body), since files on disk are read into reused buffers (see fileChunks).
+   */
+  open(): AsyncIterable<Buffer>;
 }
 
 /** Rejects, before any request, a file the IP would refuse on the multipart endpoint. */
@@ -185,7 +188,7 @@ export function buildMultipart(sbdJson: string, files: ResolvedFile[], boundary 
     yield Buffer.concat([sbdHead, sbd]);
     for (let i = 0; i < files.length; i++) {
       yield heads[i];
-      const content = files[i].open();
+      const content = files[i].chunks?.() ?? files[i].open();
       if (Buffer.isBuffer(content)) {
         yield content;
       } else {
@@ -199,6 +202,6 @@ export function buildMultipart(sbdJson: string, files: ResolvedFile[], boundary 
     contentType: `multipart/form-data; boundary=${boundary}`,
     contentLength,
     reopenable: files.every((f) => f.reopenable),
-    open: () => Readable.from(parts(), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
+    open: parts,
   };
 }
