@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
@@ -9,8 +11,10 @@ import { Page, type PageRequest } from '../schemas/page';
 import { StandardBusinessDocumentHeader, parseSbd, type StandardBusinessDocument } from '../schemas/sbd';
 import { Conversation, MessageStatus } from '../schemas/status';
 import { Subscription, type SubscriptionInput } from '../schemas/webhook';
-import { SaveFileError, saveStreamToFile } from './download';
+import { SaveFileError } from './download';
 import { IntegrasjonspunktError, errorFromNetwork, errorFromResponse, networkErrorCode } from './errors';
+import { FileSink, TooLargeError } from './file-sink';
+import { getInto, type BodySink, type GetFailure } from './http-get';
 import { buildMultipart, checkMultipartSizes, contentDisposition, resolveUploadFile } from './multipart';
 import type {
   ClientOptions,
@@ -19,6 +23,8 @@ import type {
   IncomingFilter,
   OutgoingFilter,
   PopResult,
+  PopToPathOptions,
+  SavedDownload,
   ProgressCallback,
   StatusFilter,
   UploadFile,
@@ -154,6 +160,21 @@ function trackAttempts(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch']
   };
 }
 
+/** Collects an error answer's body (at most 1 MiB of it) as text, for the error message. */
+function textSink(done: (text: string) => void): BodySink {
+  const parts: Buffer[] = [];
+  let size = 0;
+  return {
+    write(buffer, start, end) {
+      const n = Math.min(end - start, 1024 * 1024 - size);
+      if (n > 0) parts.push(Buffer.from(buffer.subarray(start, start + n)));
+      size += n;
+      done(Buffer.concat(parts).toString('utf8'));
+      return true;
+    },
+  };
+}
+
 /** `?a=1&sort=x&sort=y`: only defined, non-empty values; booleans as true/false; arrays repeated. */
 export function queryString(query: Query = {}): string {
   const params = new URLSearchParams();
@@ -210,6 +231,7 @@ export class IntegrasjonspunktClient {
   private readonly connectTimeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
+  private readonly tls: Record<string, unknown>;
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new ValidationError('options: expected an object with at least url');
@@ -235,11 +257,11 @@ export class IntegrasjonspunktClient {
     this.retryDelayMs = nonNegative(options.retryDelayMs, 200, 'retryDelayMs', 'milliseconds');
 
     const tls = options.tls ?? {};
-    const connect: Record<string, unknown> = { timeout: this.connectTimeoutMs };
+    this.tls = {};
     for (const key of ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized'] as const) {
-      if (tls[key] !== undefined) connect[key] = tls[key];
+      if (tls[key] !== undefined) this.tls[key] = tls[key];
     }
-    this.pool = new Pool(parsed.origin, { connect, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.pool = new Pool(parsed.origin, { connect: { ...this.tls, timeout: this.connectTimeoutMs }, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
     this.dispatcher = this.pool.compose(trackAttempts);
   }
 
@@ -348,19 +370,70 @@ export class IntegrasjonspunktClient {
    * SHA-256. A download cut off by the network is tried again (GET is safe); on failure nothing is left at destPath.
    */
   async popToFile(messageId: string, destPath: string): Promise<DownloadResult | null> {
+    return (await this.popToPath(messageId, destPath, { hash: true })) as DownloadResult | null;
+  }
+
+  /**
+   * pop straight into a file, for large messages: written to `partPath` (by default a temp name beside
+   * `destPath`), flushed to disk (unless `durable` is false), then renamed to `destPath`. null for receipts (204).
+   * The body is read through one reused buffer (see http-get.ts), so a gigabyte costs no more garbage collection
+   * than a kilobyte. Fails with an IntegrasjonspunktError (the IP's answer, or none), a SaveFileError (the local
+   * file), a TooLargeError (past `maxBytes`) or the abort reason; nothing is left at `partPath` or `destPath` then.
+   */
+  async popToPath(messageId: string, destPath: string, options: PopToPathOptions = {}): Promise<SavedDownload | null> {
     if (typeof destPath !== 'string' || destPath === '') throw new ValidationError(`destPath: expected a file path, got ${JSON.stringify(destPath)}`);
     const path = `/api/messages/in/pop/${segment(messageId, 'messageId')}`;
+    const partPath = options.partPath ?? `${destPath}.part-${randomBytes(6).toString('hex')}`;
+    const retries = options.retries ?? this.retries;
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: '*/*' };
+    if (this.authorization) headers.authorization = this.authorization;
+    const request = {
+      url: new URL(this.url + path),
+      headers,
+      tls: this.tls,
+      connectTimeoutMs: this.connectTimeoutMs,
+      timeoutMs: this.timeoutMs,
+      signal: options.signal,
+    };
     for (let attempt = 0; ; attempt++) {
-      const popped = await this.pop(messageId);
-      if (!popped) return null;
+      const file = await FileSink.open(partPath, { maxBytes: options.maxBytes, durable: options.durable, hash: options.hash, reportPath: destPath });
+      let status: number;
+      let errorText = '';
+      let contentType: string | undefined;
       try {
-        return await saveStreamToFile(popped.body, destPath);
+        ({ head: { status, headers: { 'content-type': contentType } } } = await getInto(request, (head, resume) => {
+          if (head.status >= 200 && head.status < 300) {
+            file.resume = resume;
+            return file;
+          }
+          return textSink((text) => (errorText = text));
+        }));
       } catch (err) {
-        if (err instanceof SaveFileError) throw err;
-        const error = errorFromNetwork('GET', path, err, this.url, true, this.timeouts());
-        if (attempt >= this.retries || !TRANSIENT_CODES.has(error.code ?? '')) throw error;
+        await file.discard();
+        if (options.signal?.aborted || err instanceof TooLargeError || err instanceof SaveFileError) throw err;
+        const error = errorFromNetwork('GET', path, err, this.url, (err as Partial<GetFailure>).requestSent ?? false, this.timeouts());
+        if (attempt >= retries || !TRANSIENT_CODES.has(error.code ?? '')) throw error;
         await sleep(this.backoff(attempt));
+        continue;
       }
+      if (status === 204 || status < 200 || status >= 300) {
+        await file.discard();
+        if (status === 204) return null;
+        if (attempt < retries && GATEWAY_STATUSES.has(status)) {
+          await sleep(this.backoff(attempt));
+          continue;
+        }
+        throw errorFromResponse('GET', path, status, contentType, errorText, this.url);
+      }
+      let saved: { size: number; sha256?: string };
+      try {
+        saved = await file.finish();
+        await rename(partPath, destPath).catch((err) => Promise.reject(new SaveFileError(destPath, err)));
+      } catch (err) {
+        await rm(partPath, { force: true });
+        throw err;
+      }
+      return { path: destPath, ...saved };
     }
   }
 

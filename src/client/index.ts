@@ -14,4 +14,5 @@ export {
 } from './multipart';
 export { guessMimeType, DEFAULT_MIME_TYPE } from './mime';
 export { saveStreamToFile, SaveFileError } from './download';
+export { TooLargeError } from './file-sink';
 export * from './types';

@@ -108,3 +108,25 @@ export interface DownloadResult {
   size: number;
   sha256: string;
 }
+
+/** A message saved by popToPath; `sha256` only when asked for with `hash`. */
+export interface SavedDownload {
+  path: string;
+  size: number;
+  sha256?: string;
+}
+
+export interface PopToPathOptions {
+  /** Stops the download (and removes the partial file); the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Stop with a TooLargeError past this many bytes. */
+  maxBytes?: number;
+  /** fsync before the rename (default true); false for temporary files. */
+  durable?: boolean;
+  /** Compute the SHA-256 (about 0.6 s of CPU per GiB); default false. */
+  hash?: boolean;
+  /** Where the file is written before the rename; default `<destPath>.part-<random>`. */
+  partPath?: string;
+  /** Tries after a network failure or 502/503/504; default the client's `retries`. */
+  retries?: number;
+}
