@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { openAsic, readAsicDocuments } from '../../asic/read';
 import { parseArkivmeldingXml, type ArkivmeldingSummary } from '../../sbd/arkivmelding';
-import type { IntegrasjonspunktClient } from '../../client';
+import { TooLargeError, type IntegrasjonspunktClient } from '../../client';
 import type { StandardBusinessDocument } from '../../schemas/sbd';
 import { asIpError, exceptionNameOf } from '../shared/errors';
-import { TooLargeError, safeFileName, saveStream } from './download';
+import { partialPathOf, safeFileName } from './download';
 import { incomingFields, type IncomingFields } from './message';
 import type { InboxSettings } from './settings';
 
@@ -15,7 +15,7 @@ export const DEFAULT_LOCK_MS = 5 * 60 * 1000;
 /** Room for the zip's own bytes (headers, manifests, signature) on top of the documents in output "files". */
 const ZIP_OVERHEAD_BYTES = 1024 * 1024;
 
-export type InboxClient = Pick<IntegrasjonspunktClient, 'peek' | 'pop' | 'deleteIncoming'>;
+export type InboxClient = Pick<IntegrasjonspunktClient, 'peek' | 'popToPath' | 'deleteIncoming'>;
 
 export interface AsicDocument {
   filename: string;
@@ -302,8 +302,9 @@ export class InboxReceiver {
   private async fetch(fields: IncomingFields, signal: AbortSignal): Promise<ReceivedMessage> {
     const { settings, client } = this.options;
     const id = fields.messageId;
-    const pop = await abortable(client.pop(id), signal, (late) => late?.body.destroy());
-    if (!pop) return { ...fields, payload: null, redelivered: false }; // a receipt: no ASiC
+    // Failed downloads are not tried again here: the next poll pops the message again.
+    const pop = (dest: string, options: { maxBytes?: number; durable?: boolean; partPath?: string }) =>
+      download(id, () => client.popToPath(id, dest, { ...options, signal, retries: 0 }), signal);
 
     if (settings.output === 'path') {
       const directory = settings.directory as string;
@@ -311,7 +312,7 @@ export class InboxReceiver {
       const dest = path.join(directory, safeFileName(`${id}.asic.zip`));
       // The whole file from an earlier delivery is still there: handed on before, e.g. before a crash.
       const existed = await access(dest).then(() => true, () => false);
-      await download(id, () => saveStream(pop.body, dest, { signal, hash: false }), signal);
+      if (!(await pop(dest, { partPath: partialPathOf(dest) }))) return { ...fields, payload: null, redelivered: false }; // a receipt: no ASiC
       const msg: ReceivedMessage = { ...fields, payload: dest, redelivered: existed };
       await this.addArkivmelding(msg, dest);
       return msg;
@@ -322,7 +323,7 @@ export class InboxReceiver {
       const file = path.join(tmp, 'asic.zip');
       const limit = settings.output === 'asic' ? settings.maxBytes : settings.maxBytes + Math.ceil(settings.maxBytes / 100) + ZIP_OVERHEAD_BYTES;
       try {
-        await download(id, () => saveStream(pop.body, file, { signal, maxBytes: limit, durable: false, hash: false }), signal);
+        if (!(await pop(file, { maxBytes: limit, durable: false }))) return { ...fields, payload: null, redelivered: false }; // a receipt
       } catch (err) {
         if (err instanceof TooLargeError) throw new RefusedMessageError(tooLargeText(fields, settings), id, err);
         throw err;
@@ -375,14 +376,18 @@ export class InboxReceiver {
   }
 }
 
-/** Runs a download; a failure (connection cut, disk full) gets an error naming the message (the partial file is already gone). */
-async function download(messageId: string, save: () => Promise<unknown>, signal: AbortSignal): Promise<void> {
+/**
+ * Runs a download; a failure on the way (the connection cut after the request went out, the disk) becomes a
+ * DownloadFailedError. The IP's own answers (400 not locked, 404, 500) and an unreachable IP pass on as they are.
+ */
+async function download<T>(messageId: string, save: () => Promise<T>, signal: AbortSignal): Promise<T> {
   try {
-    await save();
+    return await save();
   } catch (err) {
-    if (signal.aborted || err instanceof TooLargeError || asIpError(err)) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DownloadFailedError(`The download of message ${messageId} failed: ${(err as Error).message}${code ? ` (${code})` : ''}`, err);
+    const ipError = asIpError(err);
+    if (signal.aborted || err instanceof TooLargeError || (ipError && !(ipError.status === 0 && ipError.requestSent))) throw err;
+    const { message, code } = err as NodeJS.ErrnoException;
+    throw new DownloadFailedError(`The download of message ${messageId} failed: ${message}${code && !message.includes(`(${code})`) ? ` (${code})` : ''}`, err);
   }
 }
 

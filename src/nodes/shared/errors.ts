@@ -14,6 +14,7 @@ export interface IpErrorLike extends Error {
   path: string;
   code?: string;
   answerLost?: boolean;
+  requestSent?: boolean;
 }
 
 export function asIpError(err: unknown): IpErrorLike | undefined {
