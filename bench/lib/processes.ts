@@ -4,7 +4,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -176,9 +176,12 @@ export class Child {
   ) {
     children.add(process);
     process.once('exit', () => children.delete(process));
+    // BENCH_LOG_DIR: every line a child prints also goes to <dir>/<name>-<pid>.log (e.g. with --trace-gc).
+    const logFile = globalThis.process.env.BENCH_LOG_DIR ? path.join(globalThis.process.env.BENCH_LOG_DIR, `${name}-${process.pid}.log`) : undefined;
     for (const stream of [process.stdout, process.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
+        if (logFile) appendFileSync(logFile, chunk);
         this.output.push(...chunk.split('\n').filter(Boolean));
         if (this.output.length > 100) this.output.splice(0, this.output.length - 100);
       });
