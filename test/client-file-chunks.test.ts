@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import busboy from 'busboy';
 import { IntegrasjonspunktClient } from '../src/client';
 import { fileChunks } from '../src/client/file-chunks';
-import type { StandardBusinessDocument } from '../src/schemas/sbd';
+import { sbdOf } from './support/ip';
 
 const MiB = 1024 * 1024;
 
@@ -149,21 +149,7 @@ describe('uploading a file from disk in reused buffers', function () {
         const bytes = 4 * MiB + i * 1_001;
         return { file, bytes, sha256: writeRandomFile(file, bytes) };
       });
-      const sbd: StandardBusinessDocument = {
-        standardBusinessDocumentHeader: {
-          headerVersion: '1.0',
-          sender: [{ identifier: { value: '0192:910000009', authority: 'iso6523-actorid-upis' } }],
-          receiver: [{ identifier: { value: '0192:920000008', authority: 'iso6523-actorid-upis' } }],
-          documentIdentification: {
-            standard: 'urn:no:difi:avtalt:xsd::avtalt',
-            typeVersion: '1.0',
-            instanceIdentifier: '44444444-4444-4444-8444-444444444444',
-            type: 'avtalt',
-          },
-          businessScope: { scope: [{ type: 'ConversationId', instanceIdentifier: '55555555-5555-4555-8555-555555555555', identifier: 'urn:no:difi:profile:avtalt:avtalt:ver1.0' }] },
-        },
-        avtalt: { identifier: 'pauses', content: { hello: 'world' } },
-      };
+      const sbd = sbdOf({ body: { identifier: 'pauses', content: { hello: 'world' } } });
       await client.sendMultipart(sbd, [...files.map((f) => ({ path: f.file })), { filename: 'notat.txt', content: 'notat' }]);
       assert.deepEqual(server.received, [
         ...files.map((f) => ({ sha256: f.sha256, bytes: f.bytes })),

@@ -12,26 +12,18 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as yauzl from 'yauzl';
 import { IntegrasjonspunktClient, IntegrasjonspunktError, SaveFileError, TooLargeError } from '../src/client';
 import { FileSink } from '../src/client/file-sink';
 import { HttpGetError, getInto, type BodySink, type GetHead, type GetRequest } from '../src/client/http-get';
-import type { StandardBusinessDocument } from '../src/schemas/sbd';
 import { startSimulator } from '../src/simulator';
+import { RECEIVER, RESPONSE_PROCESS, SENDER, idOf, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
 
 type RunningSimulator = Awaited<ReturnType<typeof startSimulator>>;
 
 const MiB = 1024 * 1024;
-const SENDER = '910000009';
-const RECEIVER = '920000008';
-const AVTALT_PROCESS = 'urn:no:difi:profile:avtalt:avtalt:ver1.0';
-const RESPONSE_PROCESS = 'urn:no:difi:profile:arkivmelding:response:ver1.0';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 // ---------------------------------------------------------------- servers
 
@@ -244,68 +236,6 @@ async function getFailure(url: string, extra: Partial<GetRequest> = {}): Promise
   return { error, ms: Date.now() - started };
 }
 
-// ---------------------------------------------------------------- simulator helpers (as in client.test.ts)
-
-function sbdOf(options: { type?: string; standard?: string; process?: string; sender?: string; receiver?: string; body?: Record<string, unknown> } = {}): StandardBusinessDocument {
-  const type = options.type ?? 'avtalt';
-  return {
-    standardBusinessDocumentHeader: {
-      headerVersion: '1.0',
-      sender: [{ identifier: { value: `0192:${options.sender ?? SENDER}`, authority: 'iso6523-actorid-upis' } }],
-      receiver: [{ identifier: { value: `0192:${options.receiver ?? RECEIVER}`, authority: 'iso6523-actorid-upis' } }],
-      documentIdentification: {
-        standard: options.standard ?? `urn:no:difi:avtalt:xsd::${type}`,
-        typeVersion: '1.0',
-        instanceIdentifier: randomUUID(),
-        type,
-      },
-      businessScope: { scope: [{ type: 'ConversationId', instanceIdentifier: randomUUID(), identifier: options.process ?? AVTALT_PROCESS }] },
-    },
-    [type]: options.body ?? { identifier: 'http-get-test', content: { hello: 'world' } },
-  };
-}
-
-function idOf(sbd: StandardBusinessDocument): string {
-  return sbd.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** name → SHA-256 of each entry of a zip file. */
-async function zipDigests(zipPath: string): Promise<Map<string, string>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipPath, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))));
-  const out = new Map<string, string>();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err) return reject(err);
-          const hash = createHash('sha256');
-          stream.on('data', (c: Buffer) => hash.update(c));
-          stream.on('error', reject);
-          stream.on('end', () => {
-            out.set(entry.fileName, hash.digest('hex'));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', resolve);
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  } finally {
-    zip.close();
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- tests
 
@@ -942,7 +872,7 @@ describe('downloads through one reused buffer (getInto, FileSink, popToPath)', f
       assert.ok(saved);
       const onDisk = fs.readFileSync(dest);
       assert.deepEqual(saved, { path: dest, size: onDisk.length, sha256: sha256(onDisk) });
-      assert.equal((await zipDigests(dest)).get('vedlegg.bin'), sha256(content));
+      assert.equal((await zipDigests(dest)).get('vedlegg.bin')?.sha256, sha256(content));
       assert.deepEqual(fs.readdirSync(out), ['melding.zip']);
 
       const again = await client.popToPath(messageId, path.join(out, 'again.zip'), { durable: false });
@@ -1025,7 +955,7 @@ describe('downloads through one reused buffer (getInto, FileSink, popToPath)', f
       assert.ok(saved);
       assert.deepEqual(sim.faults.list(), [], 'both cut downloads were tried again');
       assert.equal(saved.sha256, sha256(fs.readFileSync(dest)));
-      assert.equal((await zipDigests(dest)).get('vedlegg.bin'), sha256(content));
+      assert.equal((await zipDigests(dest)).get('vedlegg.bin')?.sha256, sha256(content));
       assert.deepEqual(fs.readdirSync(out), ['midway.zip']);
       await client.deleteIncoming(messageId);
     });
@@ -1057,7 +987,7 @@ describe('downloads through one reused buffer (getInto, FileSink, popToPath)', f
         assert.equal(failure.requestSent, false);
         assert.match(failure.message, /TLS failed|certificate/i);
         const saved = await trusting.popToPath(messageId, path.join(out, 'tls.zip'), { hash: true });
-        assert.equal((await zipDigests(path.join(out, 'tls.zip'))).get('vedlegg.bin'), sha256(content));
+        assert.equal((await zipDigests(path.join(out, 'tls.zip'))).get('vedlegg.bin')?.sha256, sha256(content));
         assert.equal(saved?.sha256, sha256(fs.readFileSync(path.join(out, 'tls.zip'))));
         assert.deepEqual(fs.readdirSync(out), ['tls.zip']);
       } finally {

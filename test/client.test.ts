@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -7,87 +7,13 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import * as yauzl from 'yauzl';
 import { IntegrasjonspunktClient, IntegrasjonspunktError, SaveFileError, USER_AGENT } from '../src/client';
 import { ValidationError } from '../src/schemas/format';
-import type { StandardBusinessDocument } from '../src/schemas/sbd';
 import { startSimulator } from '../src/simulator';
+import { AVTALT_PROCESS, RECEIVER, RESPONSE_PROCESS, SENDER, idOf, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
 
 type RunningSimulator = Awaited<ReturnType<typeof startSimulator>>;
 
-const SENDER = '910000009';
-const RECEIVER = '920000008';
-const AVTALT_PROCESS = 'urn:no:difi:profile:avtalt:avtalt:ver1.0';
-const RESPONSE_PROCESS = 'urn:no:difi:profile:arkivmelding:response:ver1.0';
-
-function sbdOf(options: { type?: string; standard?: string; process?: string; sender?: string; receiver?: string; body?: Record<string, unknown> } = {}): StandardBusinessDocument {
-  const type = options.type ?? 'avtalt';
-  return {
-    standardBusinessDocumentHeader: {
-      headerVersion: '1.0',
-      sender: [{ identifier: { value: `0192:${options.sender ?? SENDER}`, authority: 'iso6523-actorid-upis' } }],
-      receiver: [{ identifier: { value: `0192:${options.receiver ?? RECEIVER}`, authority: 'iso6523-actorid-upis' } }],
-      documentIdentification: {
-        standard: options.standard ?? `urn:no:difi:avtalt:xsd::${type}`,
-        typeVersion: '1.0',
-        instanceIdentifier: randomUUID(),
-        type,
-      },
-      businessScope: { scope: [{ type: 'ConversationId', instanceIdentifier: randomUUID(), identifier: options.process ?? AVTALT_PROCESS }] },
-    },
-    [type]: options.body ?? { identifier: 'client-test', content: { hello: 'world' } },
-  };
-}
-
-function idOf(sbd: StandardBusinessDocument): string {
-  return sbd.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The entries of a zip file: name → SHA-256 and size, reading each entry as a stream. */
-async function zipDigests(zipPath: string): Promise<Map<string, { sha256: string; size: number }>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipPath, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))));
-  const out = new Map<string, { sha256: string; size: number }>();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err) return reject(err);
-          const hash = createHash('sha256');
-          let size = 0;
-          stream.on('data', (c: Buffer) => {
-            hash.update(c);
-            size += c.length;
-          });
-          stream.on('error', reject);
-          stream.on('end', () => {
-            out.set(entry.fileName, { sha256: hash.digest('hex'), size });
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', resolve);
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  } finally {
-    zip.close();
-  }
-  return out;
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 async function rejectsWith(promise: Promise<unknown>, expected: Partial<Record<keyof IntegrasjonspunktError, unknown>> & { messageMatch?: RegExp }): Promise<IntegrasjonspunktError> {
   const { messageMatch, ...fields } = expected;
