@@ -1,5 +1,6 @@
 // The eformidling-config node: one Integrasjonspunkt connection (client) shared by every node that uses it.
 import { IntegrasjonspunktClient } from '../client';
+import { KNOWN_DOCUMENT_TYPES, KNOWN_PROCESSES } from '../schemas/processes';
 import { clientOptions, type ConfigSettings } from './config/client-options';
 import { ConnectionState } from './config/connection-state';
 import { testConnection } from './config/test-connection';
@@ -90,6 +91,11 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('eformidling-config', EformidlingConfigNode, {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+
+  // Suggestions for the process and document type fields of the capabilities and send dialogs.
+  RED.httpAdmin.get('/eformidling/suggestions', RED.auth.needsPermission('eformidling-config.read'), (_req: AdminRequest, res: AdminResponse) => {
+    res.json({ processes: KNOWN_PROCESSES, documentTypes: KNOWN_DOCUMENT_TYPES });
   });
 
   // "Test connection" in the config dialog: checks the settings as typed, before or after deploying.

@@ -7,3 +7,4 @@ export * from './webhook';
 export * from './page';
 export * from './error';
 export * from './mime';
+export * from './processes';

@@ -3,8 +3,12 @@ import { z } from 'zod';
 import { Capability } from '../schemas/capabilities';
 import type { Capabilities } from '../schemas/capabilities';
 import { formatZodError } from '../schemas/format';
+import { ARKIVMELDING_AREAS, arkivmeldingProcess } from '../schemas/processes';
 import { bareIdentifier } from '../schemas/sbd';
 import { SimulatorError } from './errors';
+
+/** The process areas a hosted organisation accepts arkivmelding for (§3.3). */
+export { ARKIVMELDING_AREAS };
 
 /** Extra receivers for the simulated service registry, e.g. fixtures/registry.json. */
 export interface RegistryFixture {
@@ -23,20 +27,6 @@ const RegistryFixtureSchema = z.object({
   ),
 });
 
-/** The process areas a hosted organisation accepts arkivmelding for (§3.3). */
-export const ARKIVMELDING_AREAS = [
-  'administrasjon',
-  'planByggOgGeodata',
-  'helseSosialOgOmsorg',
-  'oppvekstOgUtdanning',
-  'kulturIdrettOgFritid',
-  'trafikkReiserOgSamferdsel',
-  'naturOgMiljoe',
-  'naeringsutvikling',
-  'skatterOgAvgifter',
-  'tekniskeTjenester',
-  'taushetsbelagt',
-] as const;
 
 export const ARKIVMELDING_STANDARD = 'urn:no:difi:arkivmelding:xsd::arkivmelding';
 export const ARKIVMELDING_RESPONSE_PROCESS = 'urn:no:difi:profile:arkivmelding:response:ver1.0';
@@ -44,9 +34,6 @@ export const AVTALT_PROCESS = 'urn:no:difi:profile:avtalt:avtalt:ver1.0';
 export const AVTALT_RESPONSE_PROCESS = 'urn:no:difi:profile:avtalt:response:ver1.0';
 export const AVTALT_STANDARD = 'urn:no:difi:avtalt:xsd::avtalt';
 
-export function arkivmeldingProcess(area: string): string {
-  return `urn:no:difi:profile:arkivmelding:${area}:ver1.0`;
-}
 
 function documentType(standard: string) {
   return { type: standard.split('::')[1] ?? null, standard };

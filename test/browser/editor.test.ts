@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { KNOWN_DOCUMENT_TYPES, KNOWN_PROCESSES } from '../../src/schemas/processes';
 import {
   NodeRedProcess,
   SimulatorProcess,
@@ -253,6 +254,19 @@ describe('browser: the Node-RED editor with the package (chromium)', function ()
           assert.ok(expected !== undefined, `${type}: ${lang} catalog has ${key}`);
           if (expected.includes('{{') || attr === 'html') continue;
           assert.equal(normalise(text), normalise(expected), `${type}: ${attr === 'text' ? '' : `[${attr}] `}${key}`);
+        }
+        if (type === 'eformidling-send' || type === 'eformidling-capabilities') {
+          // The process and document type suggestions come from the package's admin route.
+          const suggested = await page.waitForFunction(
+            (type) => {
+              const processes = document.querySelectorAll(`#${type}-processes option`).length;
+              const types = document.querySelectorAll(`#${type}-types option`).length;
+              return processes > 0 && types > 0 && { processes, types };
+            },
+            type,
+            { timeout: 10000 },
+          );
+          assert.deepEqual(await suggested.jsonValue(), { processes: KNOWN_PROCESSES.length, types: KNOWN_DOCUMENT_TYPES.length }, `${type}: suggestions`);
         }
         await closeDialog(page);
         const help = await helpText(page, type);
