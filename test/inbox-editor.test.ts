@@ -94,7 +94,11 @@ describe('inbox editor files', () => {
       const keys = [...html.matchAll(/data-i18n="(?:\[placeholder\])?([\w.-]+)"/g), ...html.matchAll(/this\._\('([\w.-]+)'\)/g)].map((m) => m[1]);
       assert.ok(keys.length > 20);
       for (const key of keys) assert.equal(typeof lookup(messages, key), 'string', `${lang}: ${key}`);
-      for (const key of ['counts', 'countsManual', 'receiving', 'retry']) {
+      // Every status text the node shows (statusText('<key>', …) in its source), retry reasons included.
+      const source = fs.readFileSync(path.join(ROOT, 'src', 'nodes', 'eformidling-inbox.ts'), 'utf8');
+      const statusKeys = [...source.matchAll(/statusText\('([\w.]+)'/g)].map((m) => m[1]);
+      assert.ok(statusKeys.includes('reason.unreachable') && statusKeys.includes('retry'), statusKeys.join(', '));
+      for (const key of statusKeys) {
         assert.equal(typeof lookup(messages, `eformidling-inbox.status.${key}`), 'string', `${lang}: status.${key}`);
       }
       const help = fs.readFileSync(path.join(ROOT, 'nodes', 'locales', lang, 'eformidling-inbox.html'), 'utf8');
@@ -108,5 +112,6 @@ describe('inbox editor files', () => {
     const nb = catalog('nb-NO');
     assert.notEqual(lookup(nb, 'eformidling-inbox.label.interval'), lookup(en, 'eformidling-inbox.label.interval'));
     assert.notEqual(lookup(nb, 'eformidling-inbox.status.counts'), lookup(en, 'eformidling-inbox.status.counts'));
+    assert.notEqual(lookup(nb, 'eformidling-inbox.status.reason.unreachable'), lookup(en, 'eformidling-inbox.status.reason.unreachable'));
   });
 });

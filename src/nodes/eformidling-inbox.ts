@@ -105,9 +105,12 @@ export = function register(RED: NodeAPI): void {
         showStatus();
       },
       onError: (err, retryInMs, failuresInARow, triggered) => {
-        const reason = err instanceof DownloadFailedError ? 'download failed' : shortReason(err);
+        const short = shortReason(err);
         const seconds = Math.round(retryInMs / 1000);
-        const what = reason === 'unreachable' || reason === 'timeout' ? `IP ${reason}` : reason;
+        let what = short;
+        if (err instanceof DownloadFailedError) what = statusText('reason.downloadFailed', {}, 'download failed');
+        else if (short === 'unreachable') what = statusText('reason.unreachable', {}, 'IP unreachable');
+        else if (short === 'timeout') what = statusText('reason.timeout', {}, 'IP timeout');
         failure = statusText('retry', { reason: what, seconds }, `${what}, retry in ${seconds}s`);
         showStatus();
         // Once per run of failures (a msg that triggered the poll gets the error through its done()).
