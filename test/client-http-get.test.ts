@@ -4,7 +4,7 @@
 // malformed answers, node:https with a self-signed certificate made with openssl at test time, and the simulator.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -16,7 +16,7 @@ import { IntegrasjonspunktClient, IntegrasjonspunktError, SaveFileError, TooLarg
 import { FileSink } from '../src/client/file-sink';
 import { HttpGetError, getInto, type BodySink, type GetHead, type GetRequest } from '../src/client/http-get';
 import { startSimulator } from '../src/simulator';
-import { RECEIVER, RESPONSE_PROCESS, SENDER, idOf, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
+import { SENDER, idOf, receiptSbd, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
 
 type RunningSimulator = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -883,14 +883,7 @@ describe('downloads through one reused buffer (getInto, FileSink, popToPath)', f
     });
 
     it('answers null for a receipt and leaves no file', async () => {
-      const receipt = sbdOf({
-        type: 'arkivmelding_kvittering',
-        standard: 'urn:no:difi:arkivmelding:xsd::arkivmelding_kvittering',
-        process: RESPONSE_PROCESS,
-        sender: RECEIVER,
-        receiver: SENDER,
-        body: { receiptType: 'OK', relatedToMessageId: randomUUID() },
-      });
+      const receipt = receiptSbd();
       const messageId = idOf(await client.sendMultipart(receipt, []));
       await waitFor('the receipt', () => client.peek({ messageId, receiverIdentifier: SENDER }));
       assert.equal(await client.popToPath(messageId, path.join(out, 'receipt.zip')), null);

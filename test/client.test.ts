@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { IntegrasjonspunktClient, IntegrasjonspunktError, SaveFileError, USER_AGENT } from '../src/client';
 import { ValidationError } from '../src/schemas/format';
 import { startSimulator } from '../src/simulator';
-import { AVTALT_PROCESS, RECEIVER, RESPONSE_PROCESS, SENDER, idOf, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
+import { AVTALT_PROCESS, RECEIVER, SENDER, idOf, receiptSbd, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
 
 type RunningSimulator = Awaited<ReturnType<typeof startSimulator>>;
 
@@ -248,14 +248,7 @@ describe('IntegrasjonspunktClient against the simulator', function () {
   describe('incoming', () => {
     it('answers null from peek when nothing matches, and null from pop for a receipt', async () => {
       assert.equal(await client.peek({ conversationId: randomUUID(), serviceIdentifier: 'DPO' }), null);
-      const receipt = sbdOf({
-        type: 'arkivmelding_kvittering',
-        standard: 'urn:no:difi:arkivmelding:xsd::arkivmelding_kvittering',
-        process: RESPONSE_PROCESS,
-        sender: RECEIVER,
-        receiver: SENDER,
-        body: { receiptType: 'OK', relatedToMessageId: randomUUID() },
-      });
+      const receipt = receiptSbd();
       const messageId = idOf(await client.sendMultipart(receipt, []));
       await waitFor('the receipt', () => client.peek({ messageId, receiverIdentifier: SENDER }));
       assert.equal(await client.pop(messageId), null);

@@ -28,6 +28,18 @@ export function sbdOf(options: { type?: string; standard?: string; process?: str
   };
 }
 
+/** An OK arkivmelding_kvittering from RECEIVER back to SENDER: a receipt, which pop answers with 204. */
+export function receiptSbd(): StandardBusinessDocument {
+  return sbdOf({
+    type: 'arkivmelding_kvittering',
+    standard: 'urn:no:difi:arkivmelding:xsd::arkivmelding_kvittering',
+    process: RESPONSE_PROCESS,
+    sender: RECEIVER,
+    receiver: SENDER,
+    body: { receiptType: 'OK', relatedToMessageId: randomUUID() },
+  });
+}
+
 export function idOf(sbd: StandardBusinessDocument): string {
   return sbd.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string;
 }
