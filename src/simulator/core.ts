@@ -22,6 +22,7 @@ export interface CoreOptions {
   statusDelayMs: number;
   registry?: string | RegistryFixture;
   statusQueueIncludes: string[];
+  statusCommitJitterMs: number;
   webhookTimeoutMs: number;
   uploadSizeLimits: Partial<Record<ServiceIdentifier, number>>;
   log: (line: string) => void;
@@ -48,6 +49,7 @@ export class SimulatorCore {
     this.webhooks = new Webhooks({ file: this.store.path('subscriptions.json'), timeoutMs: options.webhookTimeoutMs, log });
     this.conversations = new Conversations(this.store, {
       statusQueueIncludes: options.statusQueueIncludes,
+      statusCommitJitterMs: options.statusCommitJitterMs,
       log,
       onStatus: (conv, status) =>
         this.webhooks.publish({

@@ -46,6 +46,12 @@ export interface SimulatorOptions {
   uploadSizeLimits?: Partial<Record<ServiceIdentifier, number>>;
   /** services whose statuses feed GET /api/statuses/peek (difi.move.feature.statusQueueIncludes), default [] */
   statusQueueIncludes?: string[];
+  /**
+   * Up to this many ms (at random) before a new status shows in GET /api/statuses, default 0. A real IP writes
+   * statuses in concurrent database transactions that can commit out of id order: a status with a lower id can
+   * appear after one with a higher id. For testing consumers of the status list.
+   */
+  statusCommitJitterMs?: number;
   /** default: nothing */
   log?: (line: string) => void;
 }
@@ -93,6 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       statusDelayMs: options.statusDelayMs ?? 1000,
       registry: options.registry as string | RegistryFixture | undefined,
       statusQueueIncludes: options.statusQueueIncludes ?? [],
+      statusCommitJitterMs: options.statusCommitJitterMs ?? 0,
       webhookTimeoutMs: options.webhookTimeoutMs ?? 10000,
       uploadSizeLimits: { ...UPLOAD_SIZE_LIMITS, ...options.uploadSizeLimits },
       log,

@@ -110,6 +110,8 @@ export interface ConversationFilter {
 
 export interface ConversationsOptions {
   statusQueueIncludes: string[];
+  /** Up to this many ms (at random) before a new status shows in GET /api/statuses (see SimulatorOptions). */
+  statusCommitJitterMs?: number;
   /** Called once for every registered status (webhooks). */
   onStatus: (conv: Conversation, status: StatusRecord) => void;
   log: (line: string) => void;
@@ -125,6 +127,8 @@ export class Conversations {
   private queue: number[] = [];
   private nextConversationId = 1;
   private nextStatusId = 1;
+  /** Statuses not yet "committed" for GET /api/statuses: id → when they show. */
+  private readonly committingUntil = new Map<number, number>();
   private readonly statusLog: JsonLog<StatusLogLine>;
 
   constructor(private readonly store: DiskStore, private readonly options: ConversationsOptions) {
@@ -214,6 +218,8 @@ export class Conversations {
     if (rawReceipt !== undefined) record.rawReceipt = rawReceipt;
     if (this.options.statusQueueIncludes.includes(conv.serviceIdentifier)) record.queued = true;
     this.statusLog.append(record);
+    const jitter = this.options.statusCommitJitterMs ?? 0;
+    if (jitter > 0) this.committingUntil.set(record.id, record.at + Math.random() * jitter);
     conv.statuses.push(record);
     applyStatus(conv, record);
     this.statuses.push(record);
@@ -265,7 +271,10 @@ export class Conversations {
   // ------------------------------------------------------------------ queries
 
   findStatuses(filter: StatusFilter, query: URLSearchParams): SpringPage<Record<string, unknown>> {
+    const now = Date.now();
+    for (const [id, until] of this.committingUntil) if (until <= now) this.committingUntil.delete(id);
     const matches = this.statuses.filter((s) => {
+      if (this.committingUntil.has(s.id)) return false;
       if (filter.id !== undefined && s.id !== filter.id) return false;
       if (filter.status !== undefined && s.status !== filter.status) return false;
       if (filter.from !== undefined && filter.to !== undefined && (s.at < filter.from || s.at > filter.to)) return false;
