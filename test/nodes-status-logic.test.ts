@@ -8,7 +8,7 @@ import { startSimulator, type RunningSimulator } from '../src/simulator';
 import { lookupStatuses } from '../src/nodes/status/lookup';
 import { newestStatusId, statusesAfter } from '../src/nodes/status/newer-statuses';
 import { cursorOf, directionOf, messageIdOf, readStatusSettings } from '../src/nodes/status/settings';
-import { StatusFeed, type CursorStore, type FeedItem } from '../src/nodes/status/status-feed';
+import { GAP_WAIT_MS, StatusFeed, type CursorStore, type FeedItem } from '../src/nodes/status/status-feed';
 import { WaitRegistry, WaitStoppedError, WaitTimeoutError, type WaitClient } from '../src/nodes/status/wait-registry';
 import { receiveAndDelete, sendArkivmelding, sendOkReceipt, waitFor, type SentMessage } from './status-webhook-support';
 
@@ -217,14 +217,19 @@ describe('status logic against the simulator', function () {
   });
 
   describe('StatusFeed', () => {
-    function memoryCursor(): CursorStore & { value?: number; writes: number } {
+    function memoryCursor(): CursorStore & { value?: number; ahead: number[]; writes: number } {
       const store = {
         value: undefined as number | undefined,
+        ahead: [] as number[],
         writes: 0,
         get: async () => store.value,
         set: async (id: number) => {
           store.value = id;
           store.writes++;
+        },
+        getAhead: async () => store.ahead,
+        setAhead: async (ids: number[]) => {
+          store.ahead = ids;
         },
       };
       return store;
@@ -283,6 +288,68 @@ describe('status logic against the simulator', function () {
       );
       assert.equal(result.cursor, await newestStatusId(client));
       assert.equal(cursor.value, result.cursor);
+    });
+
+    it('moves past a missing status id (deleted, rolled back) once it has waited GAP_WAIT_MS, and not before', async () => {
+      const cursor = memoryCursor();
+      let now = 1_000_000;
+      const items: FeedItem[] = [];
+      const feed = new StatusFeed(client, cursor, {}, (item) => void items.push(item), () => now);
+      await feed.poll();
+      const start = cursor.value as number;
+      const gone = await sendArkivmelding(client);
+      const kept = await sendArkivmelding(client);
+      await waitFor('MOTTATT', async () => (await lookupStatuses(client, kept.messageId)).status === 'MOTTATT');
+      await waitFor('MOTTATT', async () => (await lookupStatuses(client, gone.messageId)).status === 'MOTTATT');
+      // Deleting a conversation deletes its statuses: their ids never show, as with a rolled-back transaction.
+      const goneIds = new Set((await client.allStatusesOf(gone.messageId)).map((s) => s.id));
+      await client.deleteConversationByMessageId(gone.messageId);
+      const keptIds = (await client.allStatusesOf(kept.messageId)).filter((s) => s.id > start).map((s) => s.id);
+      assert.ok(Math.min(...goneIds) < Math.min(...keptIds), 'the deleted statuses come first');
+
+      const held = await feed.poll();
+      assert.deepEqual(items.map((i) => i.status.id).filter((id) => keptIds.includes(id)), keptIds, 'the later statuses are handed out at once');
+      assert.ok(held.cursor < Math.min(...goneIds), `the cursor waits below the missing ids (at ${held.cursor})`);
+      assert.ok(cursor.ahead.length >= keptIds.length, 'the handed-out ids above it are saved');
+
+      now += GAP_WAIT_MS - 1_000;
+      assert.ok((await feed.poll()).cursor < Math.min(...goneIds), 'still waiting');
+      now += 2_000;
+      const moved = await feed.poll();
+      assert.ok(moved.cursor >= Math.max(...keptIds), `past the gap after ${GAP_WAIT_MS} ms (at ${moved.cursor})`);
+      assert.deepEqual(cursor.ahead, []);
+      assert.equal(new Set(items.map((i) => i.status.id)).size, items.length, 'nothing handed out twice');
+    });
+
+    it('hands out statuses that show up out of id order (concurrent commits on the IP) each exactly once', async function () {
+      this.timeout(60_000);
+      const jittery = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim-jitter'), statusDelayMs: 20, lockSweepMs: 100, statusCommitJitterMs: 400 });
+      const jitteryClient = new IntegrasjonspunktClient({ url: jittery.url });
+      try {
+        const cursor = memoryCursor();
+        const order: number[] = [];
+        const feed = new StatusFeed(jitteryClient, cursor, {}, (item) => void order.push(item.status.id));
+        await feed.poll();
+        const sent = await Promise.all(Array.from({ length: 8 }, () => sendArkivmelding(jitteryClient)));
+        await Promise.all(sent.map((m) => receiveAndDelete(jitteryClient, m.messageId)));
+        // Every status of these messages, as the IP records them (its per-message view is not delayed).
+        const all = await waitFor('LEVERT for every message', async () => {
+          const lists = await Promise.all(sent.map((m) => jitteryClient.allStatusesOf(m.messageId)));
+          return lists.every((l) => l.some((s) => s.status === 'LEVERT')) && lists.flat().map((s) => s.id);
+        });
+        await waitFor('every status handed out', async () => {
+          await feed.poll();
+          return all.every((id) => order.includes(id));
+        });
+        assert.equal(new Set(order).size, order.length, 'no status twice');
+        assert.ok(
+          order.some((id, i) => i > 0 && id < order[i - 1]),
+          'some statuses showed up after ones with a higher id, and were still handed out',
+        );
+      } finally {
+        await jitteryClient.close();
+        await jittery.close();
+      }
     });
   });
 });

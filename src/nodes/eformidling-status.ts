@@ -31,6 +31,8 @@ type ContextNode = Node & { context(): NodeContext };
 
 /** Context key of the feed's cursor: the id of the last status handled. */
 const CURSOR_KEY = 'cursor';
+/** Context key of the ids above the cursor handled already, while an older status is still missing. */
+const AHEAD_KEY = 'cursorAhead';
 
 /**
  * node.status, skipping repeats: wait and feed report after every poll, which can be several times a second.
@@ -202,6 +204,11 @@ export = function register(RED: NodeAPI): void {
           context.get(CURSOR_KEY, (err, value) => (err ? reject(err) : resolve(typeof value === 'number' ? value : undefined))),
         ),
       set: (id) => new Promise((resolve, reject) => context.set(CURSOR_KEY, id, (err) => (err ? reject(err) : resolve()))),
+      getAhead: () =>
+        new Promise((resolve, reject) =>
+          context.get(AHEAD_KEY, (err, value) => (err ? reject(err) : resolve(Array.isArray(value) ? value.filter((id): id is number => typeof id === 'number') : []))),
+        ),
+      setAhead: (ids) => new Promise((resolve, reject) => context.set(AHEAD_KEY, ids.length ? ids : undefined, (err) => (err ? reject(err) : resolve()))),
     };
     // Node-RED delivers a sent msg in a later setImmediate; waiting for that turn means the msg has reached the next
     // node (or the flows were stopped first, which the feed notices through the poll's abort signal).
@@ -217,6 +224,7 @@ export = function register(RED: NodeAPI): void {
       intervalMs: settings.intervalMs,
       poll: async (signal) => {
         if (requestedCursor !== undefined) {
+          await cursor.setAhead([]);
           await cursor.set(requestedCursor);
           requestedCursor = undefined;
         }
