@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IntegrasjonspunktClient, IntegrasjonspunktError, SaveFileError, TooLargeError } from '../src/client';
 import { FileSink } from '../src/client/file-sink';
-import { HttpGetError, getInto, type BodySink, type GetHead, type GetRequest } from '../src/client/http-get';
+import { ConnectionPool, HttpGetError, getInto, type BodySink, type GetHead, type GetRequest } from '../src/client/http-get';
 import { startSimulator } from '../src/simulator';
 import { SENDER, idOf, receiptSbd, sbdOf, sha256, waitFor, zipDigests } from './support/ip';
 
@@ -34,6 +34,12 @@ interface Served {
   requests: string[];
   /** Connections accepted. */
   connections: number;
+  /** Connections open now. */
+  open: number;
+  /** Closes the open connections (as a server's keep-alive timeout does). */
+  closeConnections(): Promise<void>;
+  /** Calls `listener` when a connection closes. */
+  onClose(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -45,10 +51,14 @@ async function listen(server: net.Server): Promise<number> {
 /** Keeps track of the server's sockets so close() does not wait for a connection a test left open. */
 function served(server: net.Server, port: number, scheme: string, requests: string[], counter: { connections: number }): Served {
   const sockets = new Set<net.Socket>();
+  const closeListeners: Array<() => void> = [];
   server.on('connection', (socket: net.Socket) => {
     counter.connections++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      for (const listener of closeListeners.splice(0)) listener();
+    });
   });
   return {
     url: `${scheme}://127.0.0.1:${port}`,
@@ -57,6 +67,15 @@ function served(server: net.Server, port: number, scheme: string, requests: stri
     get connections() {
       return counter.connections;
     },
+    get open() {
+      return sockets.size;
+    },
+    closeConnections: async () => {
+      const closing = [...sockets].map((socket) => once(socket, 'close'));
+      for (const socket of sockets) socket.end();
+      await Promise.all(closing);
+    },
+    onClose: (listener) => closeListeners.push(listener),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -708,6 +727,119 @@ describe('downloads through one reused buffer (getInto, FileSink, popToPath)', f
         assert.equal(error.requestSent, undefined, 'the reason is passed on untouched');
         await sleep(50);
         assert.equal(server.requests.length, 0);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('getInto with a ConnectionPool (keep-alive)', () => {
+    /** GETs `url` through `pool` and returns the body as text. */
+    async function pooled(url: string, pool: ConnectionPool, extra: Partial<GetRequest> = {}): Promise<string> {
+      const body = new Collector(true);
+      await getInto(requestFor(url, extra), () => body, pool);
+      return body.text();
+    }
+
+    it('sends the next GET on the same connection, without "connection: close"', async () => {
+      const server = await httpServer((_req, res) => res.end('hei'));
+      const pool = new ConnectionPool();
+      try {
+        for (let i = 0; i < 3; i++) assert.equal(await pooled(`${server.url}/${i}`, pool), 'hei');
+        assert.equal(server.connections, 1, 'one connection for three GETs');
+        const chunked = await httpServer((_req, res) => {
+          res.write('he');
+          res.end('i');
+        });
+        try {
+          assert.equal(await pooled(chunked.url, pool), 'hei');
+          assert.equal(await pooled(chunked.url, pool), 'hei');
+          assert.equal(chunked.connections, 1, 'chunked answers keep it too');
+        } finally {
+          await chunked.close();
+        }
+      } finally {
+        pool.close();
+        await server.close();
+      }
+    });
+
+    it('does not keep a connection the answer closes, ends by closing, or follows with bytes nobody asked for', async () => {
+      const answers = [
+        'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nhei',
+        'HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nhei',
+        'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nheiEXTRA',
+      ];
+      for (const answer of answers) {
+        const server = await rawServer((socket) => socket.write(answer));
+        const pool = new ConnectionPool();
+        try {
+          assert.equal(await pooled(server.url, pool), 'hei');
+          assert.equal(await pooled(server.url, pool), 'hei');
+          assert.equal(server.connections, 2, JSON.stringify(answer.split('\r\n')[0] + ' ' + answer.slice(-8)));
+        } finally {
+          pool.close();
+          await server.close();
+        }
+      }
+    });
+
+    it('uses a new connection when the server closed the kept one, also when it closes it just as the next GET goes out', async () => {
+      // Closed while idle (the server's keep-alive timeout): noticed, and not used again.
+      const server = await httpServer((_req, res) => res.end('hei'));
+      const pool = new ConnectionPool();
+      try {
+        await pooled(server.url, pool);
+        await server.closeConnections();
+        await sleep(50);
+        assert.equal(await pooled(server.url, pool), 'hei');
+        assert.equal(server.connections, 2);
+      } finally {
+        pool.close();
+        await server.close();
+      }
+      // Closed as the next request arrives: the GET goes again on a new connection, and the caller never knows.
+      let answeredOnFirst = 0;
+      const racy = await rawServer((socket, head) => {
+        if ((socket as net.Socket & { answered?: boolean }).answered) {
+          socket.destroy();
+          return;
+        }
+        (socket as net.Socket & { answered?: boolean }).answered = true;
+        answeredOnFirst++;
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhei');
+        // Listen for the next head on this socket as rawServer does once.
+        let received = Buffer.alloc(0);
+        socket.on('data', (data: Buffer) => {
+          received = Buffer.concat([received, data]);
+          if (received.includes('\r\n\r\n')) socket.destroy();
+        });
+        return head;
+      });
+      const racyPool = new ConnectionPool();
+      try {
+        assert.equal(await pooled(racy.url, racyPool), 'hei');
+        assert.equal(await pooled(racy.url, racyPool), 'hei');
+        assert.equal(racy.connections, 2);
+        assert.equal(answeredOnFirst, 2, 'each connection answered once');
+      } finally {
+        racyPool.close();
+        await racy.close();
+      }
+    });
+
+    it('closes the kept connections on close(), and a closed pool keeps none', async () => {
+      const server = await httpServer((_req, res) => res.end('hei'));
+      const pool = new ConnectionPool();
+      try {
+        await pooled(server.url, pool);
+        const closed = new Promise<void>((resolve) => server.onClose(resolve));
+        pool.close();
+        await closed;
+        assert.equal(await pooled(server.url, pool), 'hei');
+        assert.equal(server.connections, 2);
+        await sleep(50);
+        assert.equal(server.open, 0, 'the GET after close() did not keep its connection');
       } finally {
         await server.close();
       }

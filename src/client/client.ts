@@ -14,7 +14,7 @@ import { Subscription, type SubscriptionInput } from '../schemas/webhook';
 import { SaveFileError } from './download';
 import { IntegrasjonspunktError, errorFromNetwork, errorFromResponse, networkErrorCode } from './errors';
 import { FileSink, TooLargeError } from './file-sink';
-import { getInto, type BodySink, type GetFailure } from './http-get';
+import { ConnectionPool, getInto, type BodySink, type GetFailure } from './http-get';
 import { buildMultipart, checkMultipartSizes, contentDisposition, resolveUploadFile } from './multipart';
 import type {
   ClientOptions,
@@ -232,6 +232,8 @@ export class IntegrasjonspunktClient {
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly tls: Record<string, unknown>;
+  /** Connections kept between downloads (popToPath does not go through undici's pool). */
+  private readonly downloads = new ConnectionPool();
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new ValidationError('options: expected an object with at least url');
@@ -401,13 +403,17 @@ export class IntegrasjonspunktClient {
       let errorText = '';
       let contentType: string | undefined;
       try {
-        ({ head: { status, headers: { 'content-type': contentType } } } = await getInto(request, (head, resume) => {
-          if (head.status >= 200 && head.status < 300) {
-            file.resume = resume;
-            return file;
-          }
-          return textSink((text) => (errorText = text));
-        }));
+        ({ head: { status, headers: { 'content-type': contentType } } } = await getInto(
+          request,
+          (head, resume) => {
+            if (head.status >= 200 && head.status < 300) {
+              file.resume = resume;
+              return file;
+            }
+            return textSink((text) => (errorText = text));
+          },
+          this.downloads,
+        ));
       } catch (err) {
         await file.discard();
         if (options.signal?.aborted || err instanceof TooLargeError || err instanceof SaveFileError) throw err;
@@ -552,6 +558,7 @@ export class IntegrasjonspunktClient {
 
   /** Closes the connection pool; requests made afterwards fail. */
   async close(): Promise<void> {
+    this.downloads.close();
     if (!this.pool.closed && !this.pool.destroyed) await this.pool.close();
   }
 

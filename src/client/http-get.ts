@@ -10,11 +10,15 @@ import tls from 'node:tls';
  * tripled the CPU per GiB (bench/README.md). A socket created with `onread` reads into a buffer we give it, so
  * nothing is allocated per read; the body is copied out of it at once (see BodySink).
  *
- * One request per connection (`Connection: close`), bodies framed by Content-Length, chunked or the close.
+ * Bodies framed by Content-Length, chunked or the close. With a ConnectionPool the connection is kept for the
+ * next GET (keep-alive: no TCP and TLS handshake per message); without one, one request per connection.
  */
 
-/** What each socket read lands in; reused for every read of every download (copied out before the next read). */
+/** What a connection's reads land in; reused for every read on it (copied out before the next read). */
 const READ_BUFFER_BYTES = 256 * 1024;
+/** Idle connections a pool keeps, and for how long: less than the usual server keep-alive (Node 5 s, Tomcat 20 s). */
+const MAX_IDLE_CONNECTIONS = 2;
+const IDLE_MS = 4_000;
 /** A status line and headers longer than this are not an answer from the IP. */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** A chunk-size line longer than this is not chunked encoding. */
@@ -67,22 +71,108 @@ export interface GetFailure {
   requestSent: boolean;
 }
 
-let sharedReadBuffer: Buffer | undefined;
-let sharedBufferInUse = false;
-
-/** The shared read buffer when no other download uses it (downloads at once get one each). */
-function takeReadBuffer(): { buffer: Buffer; release(): void } {
-  if (!sharedBufferInUse) {
-    sharedBufferInUse = true;
-    sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-    return { buffer: sharedReadBuffer, release: () => (sharedBufferInUse = false) };
-  }
-  return { buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), release: () => undefined };
+/** What the GET using a connection is told. */
+interface ConnectionUser {
+  connected(): void;
+  read(bytes: number, buffer: Buffer): boolean;
+  error(err: Error): void;
+  closed(): void;
 }
 
-function requestText(request: GetRequest): string {
+/** A socket with its own read buffer (`onread`); its reads, errors and close go to the GET using it. */
+class Connection {
+  readonly socket: net.Socket;
+  connected = false;
+  user?: ConnectionUser;
+  /** While idle in a pool: what to do when the server closes it. */
+  onIdleClose?: () => void;
+  idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly key: string,
+    url: URL,
+    tlsOptions: tls.ConnectionOptions | undefined,
+  ) {
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const secure = url.protocol === 'https:';
+    const options = {
+      host,
+      port: Number(url.port) || (secure ? 443 : 80),
+      onread: {
+        buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+        // Bytes while idle are not an answer to anything: drop the connection.
+        callback: (bytes: number, buffer: Buffer): boolean => (this.user ? this.user.read(bytes, buffer) : (this.socket.destroy(), false)),
+      },
+    };
+    this.socket = secure ? tls.connect({ ...tlsOptions, ...options, servername: net.isIP(host) ? undefined : host }) : net.connect(options);
+    this.socket.once(secure ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      this.user?.connected();
+    });
+    this.socket.on('error', (err) => this.user?.error(err));
+    this.socket.on('close', () => (this.user ? this.user.closed() : this.onIdleClose?.()));
+  }
+}
+
+/** Connections kept between GETs to the same origin (one client's). */
+export class ConnectionPool {
+  private readonly idle: Connection[] = [];
+  private closed = false;
+
+  /** A live idle connection to `key`'s origin, if there is one. */
+  take(key: string): Connection | undefined {
+    for (;;) {
+      const connection = this.idle.pop();
+      if (!connection) return undefined;
+      clearTimeout(connection.idleTimer);
+      connection.onIdleClose = undefined;
+      if (connection.key === key && !connection.socket.destroyed) {
+        connection.socket.ref();
+        connection.socket.resume(); // in case it was given back a moment ago and is not reading yet
+        return connection;
+      }
+      connection.socket.destroy();
+    }
+  }
+
+  /** Keeps a connection whose last answer was read to its end, or closes it when enough are kept. */
+  give(connection: Connection): void {
+    connection.user = undefined;
+    if (this.closed || this.idle.length >= MAX_IDLE_CONNECTIONS || connection.socket.destroyed) {
+      connection.socket.destroy();
+      return;
+    }
+    const drop = () => {
+      const at = this.idle.indexOf(connection);
+      if (at !== -1) this.idle.splice(at, 1);
+      clearTimeout(connection.idleTimer);
+      connection.socket.destroy();
+    };
+    connection.onIdleClose = drop;
+    connection.idleTimer = setTimeout(drop, IDLE_MS);
+    connection.idleTimer.unref();
+    connection.socket.unref();
+    this.idle.push(connection);
+    // Read on while idle, to notice the server closing it. (Called from inside a read, which pauses after it.)
+    setImmediate(() => {
+      if (this.idle.includes(connection)) connection.socket.resume();
+    });
+  }
+
+  /** Closes the idle connections; later GETs each use their own. */
+  close(): void {
+    this.closed = true;
+    for (const connection of this.idle.splice(0)) {
+      clearTimeout(connection.idleTimer);
+      connection.socket.destroy();
+    }
+  }
+}
+
+function requestText(request: GetRequest, keepAlive: boolean): string {
   const { url } = request;
-  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'connection: close'];
+  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  if (!keepAlive) lines.push('connection: close');
   for (const [name, value] of Object.entries(request.headers)) {
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new HttpGetError(`header ${name} holds a line break`, 'ERR_INVALID_CHAR');
     lines.push(`${name}: ${value}`);
@@ -90,10 +180,10 @@ function requestText(request: GetRequest): string {
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
-/** Parses `HTTP/1.1 200 OK\r\nName: value\r\n…` (without the blank line). */
-function parseHead(text: string): GetHead {
+/** Parses `HTTP/1.1 200 OK\r\nName: value\r\n…` (without the blank line); `http11` for an HTTP/1.1 answer. */
+function parseHead(text: string): GetHead & { http11: boolean } {
   const lines = text.split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]);
+  const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
   if (!status) throw new HttpGetError(`the answer does not start with an HTTP/1.1 status line: ${JSON.stringify(lines[0].slice(0, 80))}`, 'HPE_INVALID_CONSTANT');
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
@@ -103,7 +193,7 @@ function parseHead(text: string): GetHead {
     const value = line.slice(colon + 1).trim();
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
-  return { status: Number(status[1]), headers };
+  return { status: Number(status[2]), headers, http11: status[1] === '1' };
 }
 
 /** How the body ends: after `length` bytes, with the last chunk, or when the server closes. */
@@ -130,6 +220,9 @@ class ChunkedDecoder {
   private state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';
   private line = '';
   private left = 0;
+
+  /** Bytes after the last chunk and its trailers in the read that ended the body (then the connection is not reused). */
+  leftover = false;
 
   get done(): boolean {
     return this.state === 'done';
@@ -168,35 +261,54 @@ class ChunkedDecoder {
         this.state = 'size';
       } else if (line === '') {
         this.state = 'done';
+        this.leftover = at < end;
       }
     }
     return more;
   }
 }
 
+/** Marks the failure of a GET on a kept connection that the server had closed meanwhile (tried again on a new one). */
+const STALE = Symbol('stale connection');
+/** How a kept connection the server has closed fails a new request. */
+const CLOSED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
 /**
  * Sends the GET and hands the body to the sink `onHead` returns for the answer's head. Resolves once the whole
  * body was given to the sink; rejects with an error carrying `requestSent` (GetFailure) on any failure, after
- * closing the connection. `onHead` may throw to refuse the answer (the error is passed on).
+ * closing the connection. `onHead` may throw to refuse the answer (the error is passed on). With a `pool`, a kept
+ * connection is used when there is one, and the connection is kept after an answer read to its end.
  */
-export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () => void) => BodySink): Promise<GetResult> {
-  const { url } = request;
-  const secure = url.protocol === 'https:';
-  const port = Number(url.port) || (secure ? 443 : 80);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+export async function getInto(request: GetRequest, onHead: (head: GetHead, resume: () => void) => BodySink, pool?: ConnectionPool): Promise<GetResult> {
   let text: string;
   try {
-    text = requestText(request);
+    text = requestText(request, pool !== undefined);
   } catch (err) {
-    return Promise.reject(Object.assign(err as Error, { requestSent: false } satisfies GetFailure));
+    throw Object.assign(err as Error, { requestSent: false } satisfies GetFailure);
   }
+  const key = request.url.origin;
+  const kept = pool?.take(key);
+  if (kept) {
+    try {
+      return await exchange(request, text, onHead, kept, pool);
+    } catch (err) {
+      if (!(err as { [STALE]?: boolean })[STALE]) throw err;
+    }
+  }
+  return exchange(request, text, onHead, new Connection(key, request.url, request.tls), pool);
+}
 
+/** One GET on `connection`: kept in `pool` afterwards when the answer allows, closed otherwise. */
+function exchange(request: GetRequest, text: string, onHead: (head: GetHead, resume: () => void) => BodySink, connection: Connection, pool?: ConnectionPool): Promise<GetResult> {
+  const { socket } = connection;
+  const reused = connection.connected;
   return new Promise<GetResult>((resolve, reject) => {
-    const read = takeReadBuffer();
     let requestSent = false;
     let settled = false;
+    let answered = false;
     let headBytes: Buffer | undefined = Buffer.alloc(0);
     let head: GetHead | undefined;
+    let keepAlive = false;
     let framing: Framing | undefined;
     let sink: BodySink | undefined;
     let chunked: ChunkedDecoder | undefined;
@@ -207,11 +319,16 @@ export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () 
       settled = true;
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      // The socket never reads again once destroyed; release the buffer after its last callback returned.
-      setImmediate(read.release);
+      if (err === undefined && head && keepAlive && pool) pool.give(connection);
+      else {
+        connection.user = undefined;
+        socket.destroy();
+      }
       if (err === undefined && head) resolve({ head });
       else if (aborted) reject(err); // the signal's reason, as it is
+      else if (reused && !answered && CLOSED_CODES.has((err as { code?: string })?.code ?? '')) {
+        reject(Object.assign(new HttpGetError('the kept connection was closed by the server', 'UND_ERR_SOCKET', err), { [STALE]: true }));
+      }
       else reject(Object.assign(err instanceof Error ? err : new Error(String(err)), { requestSent } satisfies GetFailure));
     };
     const fail = (message: string, code: string) => finish(new HttpGetError(message, code));
@@ -254,11 +371,15 @@ export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () 
           return rest.length ? onData(rest, 0, rest.length) : true;
         }
         headBytes = undefined;
-        head = parsed;
+        const { http11, ...answer } = parsed;
+        head = answer;
         framing = framingOf(head);
+        // Kept for the next GET only when the answer's end is known and the server does not close.
+        keepAlive = http11 && framing.kind !== 'close' && !/(?:^|,)\s*close\s*(?:,|$)/i.test(head.headers.connection ?? '');
         sink = onHead(head, resume);
         if (framing.kind === 'chunked') chunked = new ChunkedDecoder();
         if (framing.kind === 'none') {
+          if (rest.length) keepAlive = false;
           finish();
           return false;
         }
@@ -271,7 +392,10 @@ export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () 
       if (!sink || !framing) return false;
       if (chunked) {
         const more = chunked.feed(buffer, start, end, sink);
-        if (chunked.done) finish();
+        if (chunked.done) {
+          if (chunked.leftover) keepAlive = false; // bytes we did not ask for: do not trust the connection
+          finish();
+        }
         return more && !chunked.done;
       }
       if (framing.kind === 'length') {
@@ -279,6 +403,7 @@ export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () 
         const more = sink.write(buffer, start, start + n);
         framing.left -= n;
         if (framing.left === 0) {
+          if (start + n < end) keepAlive = false;
           finish();
           return false;
         }
@@ -287,43 +412,41 @@ export function getInto(request: GetRequest, onHead: (head: GetHead, resume: () 
       return sink.write(buffer, start, end);
     };
 
-    const options = {
-      host,
-      port,
-      onread: {
-        buffer: read.buffer,
-        callback: (bytes: number, buffer: Buffer): boolean => {
-          if (settled) return false;
-          // The head has one deadline from the request on; the body one per read.
-          const hadHead = head !== undefined;
-          if (hadHead) armRead();
-          try {
-            const more = onData(buffer, 0, bytes);
-            if (!more && !settled) clearTimeout(timer); // paused by the sink: no stall timeout while we wait
-            else if (!hadHead && head && !settled) armRead();
-            return more;
-          } catch (err) {
-            finish(err);
-            return false;
-          }
-        },
-      },
-    };
-    const socket: net.Socket = secure ? tls.connect({ ...request.tls, ...options, servername: net.isIP(host) ? undefined : host }) : net.connect(options);
-    arm(request.connectTimeoutMs, `no connection within ${request.connectTimeoutMs} ms`, 'UND_ERR_CONNECT_TIMEOUT');
-    socket.once(secure ? 'secureConnect' : 'connect', () => {
-      if (settled) return;
+    const send = () => {
       requestSent = true;
       socket.write(text);
       armRead();
-    });
-    socket.on('error', (err) => finish(err));
-    socket.on('close', () => {
-      // Closed before we finished: the end of a close-delimited body, otherwise an answer cut short.
-      if (head && framing?.kind === 'close') finish();
-      else if (head && framing?.kind === 'length') fail(`the answer was ${framing.left} bytes shorter than announced`, 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH');
-      else fail('the server closed the connection', 'UND_ERR_SOCKET');
-    });
+    };
+    connection.user = {
+      connected: () => {
+        if (!settled) send();
+      },
+      read: (bytes, buffer) => {
+        if (settled) return false;
+        answered = true;
+        // The head has one deadline from the request on; the body one per read.
+        const hadHead = head !== undefined;
+        if (hadHead) armRead();
+        try {
+          const more = onData(buffer, 0, bytes);
+          if (!more && !settled) clearTimeout(timer); // paused by the sink: no stall timeout while we wait
+          else if (!hadHead && head && !settled) armRead();
+          return more;
+        } catch (err) {
+          finish(err);
+          return false;
+        }
+      },
+      error: (err) => finish(err),
+      closed: () => {
+        // Closed before we finished: the end of a close-delimited body, otherwise an answer cut short.
+        if (head && framing?.kind === 'close') finish();
+        else if (head && framing?.kind === 'length') fail(`the answer was ${framing.left} bytes shorter than announced`, 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH');
+        else fail('the server closed the connection', 'UND_ERR_SOCKET');
+      },
+    };
+    if (reused) send();
+    else arm(request.connectTimeoutMs, `no connection within ${request.connectTimeoutMs} ms`, 'UND_ERR_CONNECT_TIMEOUT');
     if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener('abort', onAbort, { once: true });
   });
