@@ -16,7 +16,7 @@ import tls from 'node:tls';
 
 /** What a connection's reads land in; reused for every read on it (copied out before the next read). */
 const READ_BUFFER_BYTES = 256 * 1024;
-/** Idle connections a pool keeps, and for how long: less than the usual server keep-alive (Node 5 s, Tomcat 20 s). */
+/** Idle connections a pool keeps, and for how long: less than common servers keep an idle connection (Node: 5 s). */
 const MAX_IDLE_CONNECTIONS = 2;
 const IDLE_MS = 4_000;
 /** A status line and headers longer than this are not an answer from the IP. */
