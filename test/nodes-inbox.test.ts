@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { openAsic, readAsicDocuments } from '../src/asic/read';
 import { IntegrasjonspunktClient } from '../src/client';
 import { buildArkivmeldingXml, buildSbd } from '../src/sbd';
-import { startSimulator, type RunningSimulator } from '../src/simulator';
+import type { RunningSimulator } from '../src/simulator';
 import type { NodeMessage } from '../src/nodes/shared/types';
 
 /** The part of node-red-node-test-helper used here (it ships no types). */
@@ -29,6 +29,7 @@ const helper: TestHelper = require('node-red-node-test-helper');
 const configNode = require('../src/nodes/eformidling-config');
 const inboxNode = require('../src/nodes/eformidling-inbox');
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+import { startTestSimulator, stopTestSimulator } from './support/ip';
 
 helper.init(require.resolve('node-red'));
 
@@ -184,17 +185,8 @@ describe('eformidling-inbox node', function () {
   let client: IntegrasjonspunktClient;
   let tmp: string;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodes-inbox-'));
-    sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), lockTimeoutSeconds: 2, lockSweepMs: 100, statusDelayMs: 10 });
-    client = new IntegrasjonspunktClient({ url: sim.url });
-  });
-
-  after(async () => {
-    await client?.close();
-    await sim?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  before(async () => ({ tmp, sim, client } = await startTestSimulator('nodes-inbox-', { lockTimeoutSeconds: 2, lockSweepMs: 100, statusDelayMs: 10 })));
+  after(() => stopTestSimulator({ tmp, sim, client }));
 
   beforeEach(() => helper.startServer());
 
@@ -491,17 +483,8 @@ describe('eformidling-inbox node with many or large messages', function () {
   let client: IntegrasjonspunktClient;
   let tmp: string;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodes-inbox-big-'));
-    sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), lockTimeoutSeconds: 120, lockSweepMs: 100, statusDelayMs: 10 });
-    client = new IntegrasjonspunktClient({ url: sim.url });
-  });
-
-  after(async () => {
-    await client?.close();
-    await sim?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  before(async () => ({ tmp, sim, client } = await startTestSimulator('nodes-inbox-big-', { lockTimeoutSeconds: 120, lockSweepMs: 100, statusDelayMs: 10 })));
+  after(() => stopTestSimulator({ tmp, sim, client }));
 
   beforeEach(() => helper.startServer());
 

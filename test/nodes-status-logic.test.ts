@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { IntegrasjonspunktClient } from '../src/client';
+import type { IntegrasjonspunktClient } from '../src/client';
 import type { MessageStatus } from '../src/schemas/status';
-import { startSimulator, type RunningSimulator } from '../src/simulator';
+import type { RunningSimulator } from '../src/simulator';
 import { lookupStatuses } from '../src/nodes/status/lookup';
 import { newestStatusId, statusesAfter } from '../src/nodes/status/newer-statuses';
 import { cursorOf, directionOf, messageIdOf, readStatusSettings } from '../src/nodes/status/settings';
 import { GAP_WAIT_MS, StatusFeed, type CursorStore, type FeedItem } from '../src/nodes/status/status-feed';
 import { WaitRegistry, WaitStoppedError, WaitTimeoutError, type WaitClient } from '../src/nodes/status/wait-registry';
 import { receiveAndDelete, sendArkivmelding, sendOkReceipt, waitFor, type SentMessage } from './status-webhook-support';
+import { startTestSimulator, stopTestSimulator } from './support/ip';
 
 describe('status node settings', () => {
   it('reads numbers given as strings or numbers, with defaults for empty ones', () => {
@@ -60,17 +58,8 @@ describe('status logic against the simulator', function () {
   let client: IntegrasjonspunktClient;
   let tmp: string;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'status-logic-'));
-    sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), statusDelayMs: 20, lockSweepMs: 100 });
-    client = new IntegrasjonspunktClient({ url: sim.url });
-  });
-
-  after(async () => {
-    await client?.close();
-    await sim?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  before(async () => ({ tmp, sim, client } = await startTestSimulator('status-logic-', { statusDelayMs: 20, lockSweepMs: 100 })));
+  after(() => stopTestSimulator({ tmp, sim, client }));
 
   describe('statusesAfter', () => {
     it('finds exactly the statuses after an id, oldest first, over several pages', async () => {
@@ -323,8 +312,8 @@ describe('status logic against the simulator', function () {
 
     it('hands out statuses that show up out of id order (concurrent commits on the IP) each exactly once', async function () {
       this.timeout(60_000);
-      const jittery = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim-jitter'), statusDelayMs: 20, lockSweepMs: 100, statusCommitJitterMs: 400 });
-      const jitteryClient = new IntegrasjonspunktClient({ url: jittery.url });
+      const jittery = await startTestSimulator('status-jitter-', { statusDelayMs: 20, lockSweepMs: 100, statusCommitJitterMs: 400 });
+      const jitteryClient = jittery.client;
       try {
         const cursor = memoryCursor();
         const order: number[] = [];
@@ -347,8 +336,7 @@ describe('status logic against the simulator', function () {
           'some statuses showed up after ones with a higher id, and were still handed out',
         );
       } finally {
-        await jitteryClient.close();
-        await jittery.close();
+        await stopTestSimulator(jittery);
       }
     });
   });

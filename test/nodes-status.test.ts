@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { IntegrasjonspunktClient } from '../src/client';
 import type { NodeMessage } from '../src/nodes/shared/types';
 import type { WaitRegistry } from '../src/nodes/status/wait-registry';
 import { newestStatusId, statusesAfter } from '../src/nodes/status/newer-statuses';
 import type { MessageStatus } from '../src/schemas/status';
-import { startSimulator, type RunningSimulator } from '../src/simulator';
+import type { RunningSimulator } from '../src/simulator';
 import { receiveAndDelete, sendArkivmelding, sendOkReceipt, sleep, waitFor } from './status-webhook-support';
 
 /** The part of node-red-node-test-helper used here (it ships no types). */
@@ -37,6 +36,7 @@ const helper: TestHelper = require('node-red-node-test-helper');
 const configNode = require('../src/nodes/eformidling-config');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const statusNode = require('../src/nodes/eformidling-status');
+import { startTestSimulator, stopTestSimulator } from './support/ip';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
@@ -58,17 +58,8 @@ describe('eformidling-status node', function () {
   let client: IntegrasjonspunktClient;
   let tmp: string;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodes-status-'));
-    sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), statusDelayMs: 20, lockSweepMs: 100 });
-    client = new IntegrasjonspunktClient({ url: sim.url });
-  });
-
-  after(async () => {
-    await client?.close();
-    await sim?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  before(async () => ({ tmp, sim, client } = await startTestSimulator('nodes-status-', { statusDelayMs: 20, lockSweepMs: 100 })));
+  after(() => stopTestSimulator({ tmp, sim, client }));
 
   beforeEach(() => helper.startServer());
   afterEach(async () => {

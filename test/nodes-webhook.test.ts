@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { IntegrasjonspunktClient } from '../src/client';
 import type { NodeMessage } from '../src/nodes/shared/types';
 import type { Subscription } from '../src/schemas/webhook';
-import { startSimulator, type RunningSimulator } from '../src/simulator';
+import type { RunningSimulator } from '../src/simulator';
 import { sendArkivmelding, sleep, waitFor } from './status-webhook-support';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -38,6 +37,7 @@ interface TestHelper {
 const helper: TestHelper = require('node-red-node-test-helper');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const configNode = require('../src/nodes/eformidling-config');
+import { startTestSimulator, stopTestSimulator } from './support/ip';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const webhookNode = require('../src/nodes/eformidling-webhook-in');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,17 +85,8 @@ describe('eformidling-webhook-in node', function () {
   let client: IntegrasjonspunktClient;
   let tmp: string;
 
-  before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodes-webhook-'));
-    sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), statusDelayMs: 20 });
-    client = new IntegrasjonspunktClient({ url: sim.url });
-  });
-
-  after(async () => {
-    await client?.close();
-    await sim?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  before(async () => ({ tmp, sim, client } = await startTestSimulator('nodes-webhook-', { statusDelayMs: 20 })));
+  after(() => stopTestSimulator({ tmp, sim, client }));
 
   beforeEach(async () => {
     await helper.startServer();

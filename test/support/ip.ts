@@ -1,7 +1,12 @@
-// Helpers the client tests share: SBDs for the simulator, waiting, and reading back what a pop saved.
+// Helpers the tests share: a simulator with a client, SBDs for it, waiting, and reading back what a pop saved.
 import { createHash, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as yauzl from 'yauzl';
+import { IntegrasjonspunktClient, type ClientOptions } from '../../src/client';
 import type { StandardBusinessDocument } from '../../src/schemas/sbd';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
 
 export const SENDER = '910000009';
 export const RECEIVER = '920000008';
@@ -89,4 +94,25 @@ export async function zipDigests(zipPath: string): Promise<Map<string, { sha256:
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+export interface TestSimulator {
+  /** A temp folder of its own (the simulator's data is in `sim/` below it). */
+  tmp: string;
+  sim: RunningSimulator;
+  client: IntegrasjonspunktClient;
+}
+
+/** A simulator on a free port with its data in a new temp folder (`prefix`…), and a client for it. */
+export async function startTestSimulator(prefix: string, options: SimulatorOptions = {}, clientOptions: Partial<ClientOptions> = {}): Promise<TestSimulator> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const sim = await startSimulator({ port: 0, dataDir: path.join(tmp, 'sim'), ...options });
+  return { tmp, sim, client: new IntegrasjonspunktClient({ url: sim.url, ...clientOptions }) };
+}
+
+/** Stops what startTestSimulator started (any part may be missing when it failed half-way) and removes the folder. */
+export async function stopTestSimulator(started: Partial<TestSimulator>): Promise<void> {
+  await started.client?.close();
+  await started.sim?.close();
+  if (started.tmp) fs.rmSync(started.tmp, { recursive: true, force: true });
 }
