@@ -11,17 +11,7 @@ import { normalizePath, pushEndpointUrl } from '../src/nodes/webhook/push-endpoi
 import { readWebhookSettings } from '../src/nodes/webhook/settings';
 import { deleteSubscriptionNamed, listAllSubscriptions, syncSubscription } from '../src/nodes/webhook/subscription-sync';
 import { generateToken, tokenMatches } from '../src/nodes/webhook/token';
-
-const STATUS_EVENT = {
-  createdTs: '2025-06-03T10:02:17.904+02:00',
-  resource: 'messages',
-  event: 'status',
-  messageId: 'a41c7b0e-2f6d-4b83-9c15-e8d0a6f3b271',
-  conversationId: '7d2e9f14-0b5a-4c6e-a8d3-1f9b7c4e2a60',
-  direction: 'INCOMING',
-  serviceIdentifier: 'DPO',
-  status: 'INNKOMMENDE_MOTTATT',
-};
+import { STATUS_EVENT } from './status-webhook-support';
 
 describe('webhook token', () => {
   it('generates long, URL-safe, different tokens', () => {

@@ -6,7 +6,7 @@ import { IntegrasjonspunktClient } from '../src/client';
 import type { NodeMessage } from '../src/nodes/shared/types';
 import type { Subscription } from '../src/schemas/webhook';
 import type { RunningSimulator } from '../src/simulator';
-import { sendArkivmelding, sleep, waitFor } from './status-webhook-support';
+import { STATUS_EVENT, sendArkivmelding, sleep, waitFor } from './status-webhook-support';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 interface Router {
@@ -55,17 +55,6 @@ helper.init(require.resolve('node-red'));
 const PATH = '/efm/events';
 const TOKEN = 'c2VjcmV0LXRva2VuLWZvci10aGUtd2ViaG9vay10ZXN0cw';
 const NAME = 'node-red test hook';
-const STATUS_EVENT = {
-  createdTs: '2025-06-03T10:02:17.904+02:00',
-  resource: 'messages',
-  event: 'status',
-  messageId: 'a41c7b0e-2f6d-4b83-9c15-e8d0a6f3b271',
-  conversationId: '7d2e9f14-0b5a-4c6e-a8d3-1f9b7c4e2a60',
-  direction: 'INCOMING',
-  serviceIdentifier: 'DPO',
-  status: 'INNKOMMENDE_MOTTATT',
-};
-
 /** RED.httpNode of the latest load (the helper makes a new one per load). */
 let httpNode: (Handler & { _router?: Router }) | undefined;
 const captureHttpNode = (RED: { httpNode: Handler }) => {

@@ -2,11 +2,22 @@
 import { randomUUID } from 'node:crypto';
 import type { IntegrasjonspunktClient } from '../src/client';
 import { buildArkivmeldingXml, buildSbd } from '../src/sbd';
+import { RECEIVER, RESPONSE_PROCESS, SENDER, waitFor as waitForEvery } from './support/ip';
 
-export const SENDER = '910000009';
-export const RECEIVER = '920000008';
+export { RECEIVER, RESPONSE_PROCESS, SENDER };
 export const ARKIV_PROCESS = 'urn:no:difi:profile:arkivmelding:administrasjon:ver1.0';
-export const RESPONSE_PROCESS = 'urn:no:difi:profile:arkivmelding:response:ver1.0';
+
+/** A status webhook event as the IP pushes it. */
+export const STATUS_EVENT = {
+  createdTs: '2025-06-03T10:02:17.904+02:00',
+  resource: 'messages',
+  event: 'status',
+  messageId: 'a41c7b0e-2f6d-4b83-9c15-e8d0a6f3b271',
+  conversationId: '7d2e9f14-0b5a-4c6e-a8d3-1f9b7c4e2a60',
+  direction: 'INCOMING',
+  serviceIdentifier: 'DPO',
+  status: 'INNKOMMENDE_MOTTATT',
+};
 
 export interface SentMessage {
   messageId: string;
@@ -17,14 +28,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** waitFor with the status tests' pace: every 20 ms, for up to 15 s by default. */
+export function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  return waitForEvery(what, check, timeoutMs, 20);
 }
 
 /** Sends a small arkivmelding from SENDER to RECEIVER in one multipart request. */

@@ -14,6 +14,7 @@ import { IntegrasjonspunktClient } from '../../src/client';
 import { buildArkivmeldingXml, buildSbd } from '../../src/sbd';
 import { startSimulator, type RunningSimulator } from '../../src/simulator';
 import { ARKIV_PROCESS, MiB, RECEIVER, SENDER, caughtText, helper, listTree, printCounts, sleep, tempDir, waitFor, writeFileOfSize, type Msg } from '../reliability/support';
+import { STATUS_EVENT } from '../status-webhook-support';
 
 const configNode = require('../../src/nodes/eformidling-config');
 const sendNode = require('../../src/nodes/eformidling-send');
@@ -37,17 +38,6 @@ const DPO_LIMIT = 12 * MiB;
 const CONV_SMALL = randomUUID();
 const CONV_UNSAFE = randomUUID();
 const CONV_PATH = randomUUID();
-const STATUS_EVENT = {
-  createdTs: '2025-06-03T10:02:17.904+02:00',
-  resource: 'messages',
-  event: 'status',
-  messageId: 'a41c7b0e-2f6d-4b83-9c15-e8d0a6f3b271',
-  conversationId: '7d2e9f14-0b5a-4c6e-a8d3-1f9b7c4e2a60',
-  direction: 'INCOMING',
-  serviceIdentifier: 'DPO',
-  status: 'INNKOMMENDE_MOTTATT',
-};
-
 /** What one input did: the error text a Catch node got, what was sent on, or an HTTP answer. */
 interface Outcome {
   error?: string;

@@ -49,14 +49,19 @@ export function idOf(sbd: StandardBusinessDocument): string {
   return sbd.standardBusinessDocumentHeader.documentIdentification.instanceIdentifier as string;
 }
 
-/** Polls `fn` every 50 ms until it gives something truthy. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+/** Calls `check` every `everyMs` until it gives something truthy. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const value = await fn();
+    const value = await check();
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
