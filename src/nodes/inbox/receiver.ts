@@ -1,7 +1,7 @@
 import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openAsic, readAsicDocuments } from '../../asic/read';
+import { AsicError, openAsic, readAsicDocuments } from '../../asic/read';
 import { parseArkivmeldingXml, type ArkivmeldingSummary } from '../../sbd/arkivmelding';
 import { TooLargeError, type IntegrasjonspunktClient } from '../../client';
 import type { StandardBusinessDocument } from '../../schemas/sbd';
@@ -333,14 +333,11 @@ export class InboxReceiver {
         if (settings.output === 'asic') {
           msg.payload = await readFile(file);
         } else {
-          const archive = await openAsic(file);
-          const total = archive.documents.reduce((sum, doc) => sum + doc.size, 0);
-          archive.close();
-          if (total > settings.maxBytes) throw new RefusedMessageError(tooLargeText(fields, settings), id);
           msg.payload = await readAsicDocuments(file, { maxBytes: settings.maxBytes });
         }
       } catch (err) {
-        if (err instanceof RefusedMessageError) throw err;
+        // readAsicDocuments refuses documents over maxBytes (in total) before reading any of them.
+        if (err instanceof AsicError && err.code === 'ASIC_TOO_LARGE') throw new RefusedMessageError(tooLargeText(fields, settings), id);
         throw new RefusedMessageError(`Message ${id}: the ASiC-E from the Integrasjonspunkt could not be read: ${(err as Error).message}. ${STAYS_TEXT}`, id, err);
       }
       await this.addArkivmelding(msg, file);
