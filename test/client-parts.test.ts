@@ -14,13 +14,13 @@ import {
   checkMultipartSizes,
   contentDisposition,
   encodeRfc5987,
-  guessMimeType,
   queryString,
   resolveUploadFile,
   saveStreamToFile,
   SaveFileError,
 } from '../src/client';
 import { ValidationError } from '../src/schemas/format';
+import { guessMimeType } from '../src/schemas/mime';
 
 interface ParsedPart {
   name: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { COMMON_MIME_TYPES, fileExtension } from '../schemas/mime';
+import { guessMimeType } from '../schemas/mime';
 
 /** A document inside an ASiC-E. `size` is the uncompressed size in bytes. */
 export interface AsicEntry {
@@ -52,9 +52,6 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 100 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 
-function mimeTypeFromExtension(filename: string): string {
-  return COMMON_MIME_TYPES[fileExtension(filename)] ?? 'application/octet-stream';
-}
 
 /** True for entries that are packaging, not documents. */
 function isPackaging(name: string): boolean {
@@ -201,7 +198,7 @@ export async function openAsic(path: string): Promise<AsicArchive> {
       .filter((e) => !isPackaging(e.fileName))
       .map((e) => ({
         filename: e.fileName,
-        mimeType: mimeTypes.get(e.fileName) ?? mimeTypeFromExtension(e.fileName),
+        mimeType: mimeTypes.get(e.fileName) ?? guessMimeType(e.fileName),
         size: e.uncompressedSize,
         primary: false,
       }));

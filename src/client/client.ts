@@ -6,7 +6,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { version } from '../../package.json';
 import { Capabilities } from '../schemas/capabilities';
-import { ValidationError, formatZodError } from '../schemas/format';
+import { ValidationError, formatZodError, parseWith } from '../schemas/format';
 import { Page, type PageRequest } from '../schemas/page';
 import { StandardBusinessDocumentHeader, parseSbd, type StandardBusinessDocument } from '../schemas/sbd';
 import { Conversation, MessageStatus } from '../schemas/status';
@@ -160,8 +160,8 @@ function trackAttempts(dispatch: Dispatcher['dispatch']): Dispatcher['dispatch']
   };
 }
 
-/** Collects an error answer's body (at most 1 MiB of it) as text, for the error message. */
-function textSink(done: (text: string) => void): BodySink {
+/** Collects an error answer's body (at most 1 MiB of it), for the error message. */
+function textSink(): BodySink & { text(): string } {
   const parts: Buffer[] = [];
   let size = 0;
   return {
@@ -169,9 +169,9 @@ function textSink(done: (text: string) => void): BodySink {
       const n = Math.min(end - start, 1024 * 1024 - size);
       if (n > 0) parts.push(Buffer.from(buffer.subarray(start, start + n)));
       size += n;
-      done(Buffer.concat(parts).toString('utf8'));
       return true;
     },
+    text: () => Buffer.concat(parts).toString('utf8'),
   };
 }
 
@@ -400,7 +400,7 @@ export class IntegrasjonspunktClient {
     for (let attempt = 0; ; attempt++) {
       const file = await FileSink.open(partPath, { maxBytes: options.maxBytes, durable: options.durable, hash: options.hash, reportPath: destPath });
       let status: number;
-      let errorText = '';
+      const errorBody = textSink();
       let contentType: string | undefined;
       try {
         ({ head: { status, headers: { 'content-type': contentType } } } = await getInto(
@@ -410,7 +410,7 @@ export class IntegrasjonspunktClient {
               file.resume = resume;
               return file;
             }
-            return textSink((text) => (errorText = text));
+            return errorBody;
           },
           this.downloads,
         ));
@@ -429,7 +429,7 @@ export class IntegrasjonspunktClient {
           await sleep(this.backoff(attempt));
           continue;
         }
-        throw errorFromResponse('GET', path, status, contentType, errorText, this.url);
+        throw errorFromResponse('GET', path, status, contentType, errorBody.text(), this.url);
       }
       let saved: { size: number; sha256?: string };
       try {
@@ -535,16 +535,14 @@ export class IntegrasjonspunktClient {
   }
 
   async createSubscription(input: SubscriptionInput): Promise<Subscription> {
-    const result = SubscriptionCreate.safeParse(input);
-    if (!result.success) throw new ValidationError(formatZodError(result.error, 'subscription'), result.error.issues);
+    parseWith(SubscriptionCreate, input, 'subscription');
     return this.json({ method: 'POST', path: '/api/subscriptions', json: input }, Subscription, 'subscription');
   }
 
   /** Partial update: only the given fields change (a filter cannot be cleared; delete and recreate). */
   async updateSubscription(id: number, changes: Partial<SubscriptionInput>): Promise<void> {
     const path = `/api/subscriptions/${numericId(id, 'id')}`;
-    const result = SubscriptionChanges.safeParse(changes);
-    if (!result.success) throw new ValidationError(formatZodError(result.error, 'subscription changes'), result.error.issues);
+    parseWith(SubscriptionChanges, changes, 'subscription changes');
     await this.empty({ method: 'PUT', path, json: changes });
   }
 

@@ -115,7 +115,7 @@ export class FileSink implements BodySink {
     await this.settled();
     try {
       if (this.error) throw this.error;
-      if (this.options.durable !== false) await syncFile(this.fd).catch((err) => Promise.reject(new SaveFileError(this.options.reportPath ?? this.path, err)));
+      if (this.options.durable !== false) await syncFile(this.fd).catch((err) => Promise.reject(this.saveError(err)));
     } finally {
       await this.close();
     }
@@ -148,7 +148,7 @@ export class FileSink implements BodySink {
     const written = (err: NodeJS.ErrnoException | null) => {
       this.free.push(buffer);
       this.writing--;
-      if (err) this.error ??= new SaveFileError(this.options.reportPath ?? this.path, err);
+      if (err) this.error ??= this.saveError(err);
       this.unflushed += length;
       this.flushSometimes();
       if (this.paused && this.writing < BUFFERS - 1) {
@@ -178,6 +178,11 @@ export class FileSink implements BodySink {
   private settled(): Promise<void> {
     if (this.writing === 0 && !this.flushing) return Promise.resolve();
     return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  /** A failure of the file, naming the path the user asked for. */
+  private saveError(err: unknown): SaveFileError {
+    return new SaveFileError(this.options.reportPath ?? this.path, err);
   }
 
   private async close(): Promise<void> {

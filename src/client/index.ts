@@ -12,7 +12,6 @@ export {
   type MultipartBody,
   type ResolvedFile,
 } from './multipart';
-export { guessMimeType, DEFAULT_MIME_TYPE } from './mime';
 export { saveStreamToFile, SaveFileError } from './download';
 export { TooLargeError } from './file-sink';
 export * from './types';

@@ -1,6 +1,6 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { guessMimeType } from '../../client/mime';
+import { guessMimeType } from '../../schemas/mime';
 import type { NodeMessage } from '../shared/types';
 
 /** A file to send, checked: a safe unique name, a MIME type, and its size. Exactly one of content and path. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { guessMimeType } from '../../client/mime';
+import { guessMimeType } from '../../schemas/mime';
 import { ARKIVMELDING_FILENAME, buildArkivmeldingXml, type ArkivmeldingInput } from '../../sbd/arkivmelding';
 import { buildSbd, toIdentifier } from '../../sbd/build';
 import { MESSAGE_TYPES, isMessageType, parseSbd, type StandardBusinessDocument } from '../../schemas/sbd';
