@@ -3,7 +3,7 @@
 import { PollLoop } from './shared/poll-loop';
 import { failMsg, shortReason } from './shared/errors';
 import { missingServerError, useServer } from './shared/server';
-import { shortId } from './shared/status';
+import { clock, shortId } from './shared/status';
 import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { lookupStatuses, type StatusLookup } from './status/lookup';
 import { cursorOf, directionOf, messageIdOf, readStatusSettings, type StatusSettings } from './status/settings';
@@ -53,9 +53,6 @@ function statusReporter(node: Node) {
   };
 }
 
-function clock(date = new Date()): string {
-  return date.toTimeString().slice(0, 8);
-}
 
 /** Puts a lookup on msg: payload = statuses oldest first, status = the latest, final. */
 function applyLookup(msg: NodeMessage, lookup: StatusLookup): void {

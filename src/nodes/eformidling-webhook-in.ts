@@ -2,7 +2,8 @@
 // subscription on the IP that points at it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebhookEvent } from '../schemas/webhook';
-import { asIpError, shortReason } from './shared/errors';
+import { isNotFound, shortReason } from './shared/errors';
+import { clock } from './shared/status';
 import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { readWebhookEvent } from './webhook/event-body';
 import { pushEndpointUrl } from './webhook/push-endpoint';
@@ -31,10 +32,6 @@ type WebhookRED = NodeAPI & {
 
 const FIRST_RETRY_MS = 5_000;
 const MAX_RETRY_MS = 5 * 60_000;
-
-function clock(date: Date): string {
-  return date.toTimeString().slice(0, 8);
-}
 
 function answer(res: ServerResponse, status: number, error?: string): void {
   if (res.headersSent) return;
@@ -214,7 +211,7 @@ export = function register(RED: WebhookRED): void {
         deleting.then(
           () => finish(),
           (err: unknown) => {
-            if (asIpError(err)?.status !== 404) {
+            if (!isNotFound(err)) {
               node.warn(`Could not delete the subscription "${settings.subscriptionName}": ${(err as Error).message}`);
             }
             finish();

@@ -28,10 +28,6 @@ export class ConnectionState {
     return this.users.size;
   }
 
-  get current(): NodeStatus {
-    return this.status;
-  }
-
   /** No error: the IP answered. An error: changes the state only when it says something about the connection. */
   report(err?: unknown): void {
     if (err === undefined || err === null) return this.set('connected', STATUS_CONNECTED);

@@ -5,7 +5,7 @@ import { AsicError, openAsic, readAsicDocuments } from '../../asic/read';
 import { parseArkivmeldingXml, type ArkivmeldingSummary } from '../../sbd/arkivmelding';
 import { TooLargeError, type IntegrasjonspunktClient } from '../../client';
 import type { StandardBusinessDocument } from '../../schemas/sbd';
-import { asIpError, exceptionNameOf } from '../shared/errors';
+import { asIpError, exceptionNameOf, isNotFound } from '../shared/errors';
 import { partialPathOf, safeFileName } from './download';
 import { incomingFields, type IncomingFields } from './message';
 import type { InboxSettings } from './settings';
@@ -82,10 +82,6 @@ export interface InboxReceiverOptions {
 
 function isNotLocked(err: unknown): boolean {
   return exceptionNameOf(err) === 'MessageNotLockedException' || (asIpError(err)?.status === 400 && /not locked/i.test(asIpError(err)?.message ?? ''));
-}
-
-function isNotFound(err: unknown): boolean {
-  return asIpError(err)?.status === 404;
 }
 
 function abortError(signal: AbortSignal): Error {

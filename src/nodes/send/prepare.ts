@@ -34,7 +34,6 @@ export interface SendInput {
 export interface PreparedMessage {
   sbd: StandardBusinessDocument;
   messageId: string;
-  type: string;
   files: OutgoingFile[];
 }
 
@@ -151,5 +150,5 @@ export async function prepareMessage(input: SendInput): Promise<PreparedMessage>
   if (documentCount === 0 && !TYPES_WITHOUT_FILES.has(type)) {
     throw new Error(`msg.files: a${/^[aeiou]/.test(type) ? 'n' : ''} ${type} message needs at least one file: give msg.payload (a Buffer or string) with msg.filename, or msg.files`);
   }
-  return { sbd, messageId: identification.instanceIdentifier as string, type, files };
+  return { sbd, messageId: identification.instanceIdentifier as string, files };
 }

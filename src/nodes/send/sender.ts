@@ -3,7 +3,7 @@ import type { IntegrasjonspunktClient } from '../../client';
 import type { ProgressCallback, UploadFile } from '../../client/types';
 import { MULTIPART_MAX_FILE_BYTES } from '../../client/multipart';
 import { summarizeSbd, type StandardBusinessDocument } from '../../schemas/sbd';
-import { asIpError, exceptionNameOf } from '../shared/errors';
+import { asIpError, exceptionNameOf, isNotFound } from '../shared/errors';
 import type { OutgoingFile } from './files';
 import type { PreparedMessage } from './prepare';
 
@@ -15,8 +15,6 @@ export interface SendResult {
   sbd: StandardBusinessDocument;
   messageId: string;
   conversationId?: string;
-  /** How it went: one multipart request, or create → PUT per file → send. */
-  mode: 'multipart' | 'three-step';
 }
 
 export interface MessageSenderOptions {
@@ -28,7 +26,6 @@ export interface MessageSenderOptions {
 
 const lost = (err: unknown) => asIpError(err)?.answerLost === true;
 const alreadyExists = (err: unknown) => exceptionNameOf(err) === 'MessageAlreadyExistsException';
-const notFound = (err: unknown) => asIpError(err)?.status === 404;
 
 function uploadFileOf(file: OutgoingFile): UploadFile {
   return file.path !== undefined
@@ -57,7 +54,7 @@ export class MessageSender {
     const small = message.files.every((f) => f.size <= this.multipartMaxBytes);
     const sbd = small ? await this.sendMultipart(message, onProgress) : await this.sendInSteps(message, onProgress);
     const summary = summarizeSbd(sbd);
-    return { sbd, messageId: summary.messageId ?? message.messageId, conversationId: summary.conversationId, mode: small ? 'multipart' : 'three-step' };
+    return { sbd, messageId: summary.messageId ?? message.messageId, conversationId: summary.conversationId };
   }
 
   // ---------------------------------------------------------------- multipart
@@ -70,14 +67,14 @@ export class MessageSender {
       if (alreadyExists(err) && (await this.removeLeftover(message.messageId))) return this.client.sendMultipart(message.sbd, files, onProgress);
       if (!lost(err)) {
         // The IP may have created the message before refusing a file; a clash with an existing message is not ours.
-        if (exceptionNameOf(err) !== 'MessageAlreadyExistsException') await this.discard(message.messageId, true);
+        if (!alreadyExists(err)) await this.discard(message.messageId, true);
         throw err;
       }
       if (!(await this.findConversation(message.messageId))) {
         try {
           return await this.client.sendMultipart(message.sbd, files, onProgress);
         } catch (again) {
-          if (exceptionNameOf(again) !== 'MessageAlreadyExistsException') {
+          if (!alreadyExists(again)) {
             await this.discard(message.messageId, true);
             throw again;
           }
@@ -128,7 +125,7 @@ export class MessageSender {
       try {
         return await this.client.createMessage(message.sbd);
       } catch (again) {
-        const raced = exceptionNameOf(again) === 'MessageAlreadyExistsException' && (await this.findOutgoing(message.messageId));
+        const raced = alreadyExists(again) && (await this.findOutgoing(message.messageId));
         if (raced) return raced;
         throw again;
       }
@@ -189,7 +186,7 @@ export class MessageSender {
     try {
       return await this.client.getOutgoing(messageId);
     } catch (err) {
-      if (notFound(err)) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -199,7 +196,7 @@ export class MessageSender {
       await this.client.getConversationByMessageId(messageId);
       return true;
     } catch (err) {
-      if (notFound(err)) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }

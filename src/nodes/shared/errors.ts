@@ -23,6 +23,11 @@ export function asIpError(err: unknown): IpErrorLike | undefined {
   return typeof e.status === 'number' && typeof e.method === 'string' && typeof e.path === 'string' ? (err as IpErrorLike) : undefined;
 }
 
+/** The IP answered 404 (the message, conversation or subscription is not there). */
+export function isNotFound(err: unknown): boolean {
+  return asIpError(err)?.status === 404;
+}
+
 /** The simple exception name of an IP error (`ReceiverDoesNotAcceptProcessException`), if any. */
 export function exceptionNameOf(err: unknown): string | undefined {
   const ip = asIpError(err);

@@ -42,11 +42,6 @@ export class PollLoop {
     this.options = options;
   }
 
-  /** True while a poll is running. */
-  get busy(): boolean {
-    return this.running !== undefined;
-  }
-
   /** Starts polling: at once when an interval is set, otherwise only on trigger(). */
   start(): void {
     if (this.options.intervalMs > 0) this.runNow();

@@ -2,6 +2,11 @@ import type { Node } from './types';
 
 export const STATUS_CONNECTED = { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' } as const;
 
+/** The time of day as 14:03:27, for status texts. */
+export function clock(date = new Date()): string {
+  return date.toTimeString().slice(0, 8);
+}
+
 /** "a41c7b0e" from "a41c7b0e-2f6d-…": enough of a messageId to recognise it in a status. */
 export function shortId(id: string | undefined): string {
   return id ? id.slice(0, 8) : '';

@@ -1,5 +1,0 @@
-export * from './types';
-export * from './typed';
-export * from './errors';
-export * from './status';
-export * from './server';
