@@ -4,9 +4,9 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { ZipFile } from 'yazl';
 import { IP_MIME_TYPES, fileExtension } from '../schemas/mime';
+import { IDENTIFIER_AUTHORITY } from '../schemas/sbd';
 
 export const ASIC_MIME_TYPE = 'application/vnd.etsi.asic-e+zip';
-export const IDENTIFIER_AUTHORITY = 'iso6523-actorid-upis';
 
 /** Documents at least this big are stored rather than deflated: building a multi-GB container should not cost minutes of CPU. */
 const STORE_FROM_BYTES = 64 * 1024 * 1024;

@@ -49,6 +49,11 @@ export class SimulatorError extends Error {
   }
 }
 
+/** The IP's 404 for a messageId it does not have. */
+export function messageNotFound(messageId: string): SimulatorError {
+  return new SimulatorError(404, 'MessageNotFoundException', `Message with messageId = ${messageId} was not found`);
+}
+
 /** The IP's offset date-time format, in local (Europe/Oslo-like) offset: 2025-06-03T10:05:44.201+02:00 */
 export function offsetDateTime(date: Date = new Date()): string {
   const offsetMin = -date.getTimezoneOffset();

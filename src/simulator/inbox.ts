@@ -1,11 +1,10 @@
 import type { ServiceIdentifier } from '../schemas/common';
-import type { StandardBusinessDocument } from '../schemas/sbd';
-import { SimulatorError } from './errors';
+import { RECEIPT_MESSAGE_TYPES, type StandardBusinessDocument } from '../schemas/sbd';
+import { SimulatorError, messageNotFound } from './errors';
 import { paginate } from './paging';
 import type { SpringPage } from './paging';
 import type { ConversationInit, Conversations } from './statuses';
 import type { DiskStore } from './store';
-import { RECEIPT_TYPES } from './validation';
 
 /** An incoming message (the IP's NextMoveInMessage), kept in in/<messageId>.json. */
 export interface IncomingRecord {
@@ -47,9 +46,6 @@ function matches(m: IncomingRecord, f: InboxFilter): boolean {
   );
 }
 
-function notFound(messageId: string): SimulatorError {
-  return new SimulatorError(404, 'MessageNotFoundException', `Message with messageId = ${messageId} was not found`);
-}
 
 /** The local inbox (§7): peek locks, pop streams the ASiC, delete acknowledges; locks expire. */
 export class Inbox {
@@ -118,7 +114,7 @@ export class Inbox {
 
   private locked(messageId: string): IncomingRecord {
     const message = this.messages.get(messageId);
-    if (!message) throw notFound(messageId);
+    if (!message) throw messageNotFound(messageId);
     if (message.lockTimeout === null) {
       throw new SimulatorError(400, 'MessageNotLockedException', `Message with messageId = ${messageId} was not locked`);
     }
@@ -128,7 +124,7 @@ export class Inbox {
   /** The path of the ASiC to stream, or null (204) for receipts and messages without one. */
   pop(messageId: string): string | null {
     const message = this.locked(messageId);
-    if (RECEIPT_TYPES.includes(message.type)) return null;
+    if ((RECEIPT_MESSAGE_TYPES as readonly string[]).includes(message.type)) return null;
     return this.asicPath(message.messageId);
   }
 

@@ -4,16 +4,16 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { ServiceIdentifier } from '../schemas/common';
-import type { MessageType, StandardBusinessDocument } from '../schemas/sbd';
+import { RECEIPT_MESSAGE_TYPES, conversationScope, type MessageType, type StandardBusinessDocument } from '../schemas/sbd';
 import { readArkivmelding } from './arkivmelding';
 import { mimeTypeFor } from './asic';
-import { SimulatorError } from './errors';
+import { SimulatorError, messageNotFound } from './errors';
 import { paginate } from './paging';
 import type { SpringPage } from './paging';
 import type { ServiceRegistry } from './registry';
 import type { ConversationInit, Conversations } from './statuses';
 import type { DiskStore } from './store';
-import { RECEIPT_TYPES, checkNewMessage, conversationScopeOf, parseDateTime } from './validation';
+import { checkNewMessage, parseDateTime } from './validation';
 import type { NewMessage, SbdSource } from './validation';
 
 export interface OutgoingFile {
@@ -78,9 +78,6 @@ const ARKIVMELDING_FILE = 'arkivmelding.xml';
 /** arkivmelding.xml is read whole to find its title and file references; no real one comes near this. */
 const MAX_ARKIVMELDING_BYTES = 32 * MB;
 
-export function notFound(messageId: string): SimulatorError {
-  return new SimulatorError(404, 'MessageNotFoundException', `Message with messageId = ${messageId} was not found`);
-}
 
 function fileMimeType(contentType: string, filename: string): string {
   return !contentType || contentType === 'application/octet-stream' ? mimeTypeFor(filename) : contentType;
@@ -124,7 +121,7 @@ export class Outbox {
 
   get(messageId: string): OutgoingRecord {
     const record = this.messages.get(messageId);
-    if (!record) throw notFound(messageId);
+    if (!record) throw messageNotFound(messageId);
     return record;
   }
 
@@ -256,7 +253,7 @@ export class Outbox {
     // The message may have been sent or deleted while arkivmelding.xml was read.
     if (this.messages.get(messageId) !== record) {
       this.store.remove(target);
-      throw notFound(messageId);
+      throw messageNotFound(messageId);
     }
     record.files.push(stored);
     this.save(record);
@@ -277,11 +274,11 @@ export class Outbox {
 
   /** The IP's checks when a send is requested (NextMoveValidator.validate(message)); TTL passed → LEVETID_UTLOPT. */
   async checkSend(record: OutgoingRecord): Promise<void> {
-    const fileRequired = record.type !== 'status' && !RECEIPT_TYPES.includes(record.type) && record.type !== 'avtalt';
+    const fileRequired = record.type !== 'status' && !(RECEIPT_MESSAGE_TYPES as readonly string[]).includes(record.type) && record.type !== 'avtalt';
     if (fileRequired && record.files.length === 0) {
       throw new SimulatorError(400, 'MissingFileException', 'There must always be at least one attachment');
     }
-    const expected = conversationScopeOf(record.sbd.standardBusinessDocumentHeader)?.scopeInformation?.[0]?.expectedResponseDateTime;
+    const expected = conversationScope(record.sbd.standardBusinessDocumentHeader)?.scopeInformation?.[0]?.expectedResponseDateTime;
     if (expected !== undefined && parseDateTime(expected) < Date.now()) {
       const conv = this.conversations.find(record.messageId);
       if (conv) this.conversations.addStatus(conv, 'LEVETID_UTLOPT', 'Levetiden for meldingen er utgått. Må sendes på nytt');

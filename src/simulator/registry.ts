@@ -112,11 +112,6 @@ export class ServiceRegistry {
     return this.hosted.has(bareIdentifier(orgnr) ?? orgnr);
   }
 
-  /** True when the registry knows the identifier (hosted or from the fixture). */
-  has(identifier: string): boolean {
-    return this.receivers.has(bareIdentifier(identifier) ?? identifier);
-  }
-
   /** The receiver's name from the fixture, if one was given. */
   nameOf(identifier: string): string | undefined {
     return this.receivers.get(bareIdentifier(identifier) ?? identifier)?.name;

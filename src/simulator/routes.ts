@@ -6,7 +6,7 @@ import { SERVICE_IDENTIFIERS } from '../schemas/common';
 import { DIRECTIONS } from '../schemas/status';
 import { ASIC_MIME_TYPE } from './asic';
 import type { SimulatorCore } from './core';
-import { SimulatorError, sendJson } from './errors';
+import { SimulatorError, messageNotFound, sendJson } from './errors';
 import { expectBodySize } from './faults';
 import {
   QueryBinder,
@@ -254,7 +254,7 @@ export const ROUTES: Route[] = [
     pattern: '/api/conversations/messageId/{messageId}',
     handler: ({ res, params, core }) => {
       const conv = core.conversations.find(params[0], 'OUTGOING');
-      if (!conv) throw new SimulatorError(404, 'MessageNotFoundException', `Message with messageId = ${params[0]} was not found`);
+      if (!conv) throw messageNotFound(params[0]);
       sendJson(res, 200, renderConversation(conv));
     },
   },

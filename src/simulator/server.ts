@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorCore } from './core';
 import { SimulatorError, errorBody, ipJson, sendJson } from './errors';
-import { parseFaultRule, withFault } from './faults';
+import { withFault, type FaultRule } from './faults';
 import { SPRING, readJsonBody, sendEmpty } from './http';
 import { ROUTES } from './routes';
 import type { Route } from './routes';
@@ -158,7 +158,7 @@ export function createSimulatorServer(core: SimulatorCore, options: ServerOption
     if (method === 'POST') {
       const body = await readJsonBody(req);
       try {
-        core.faults.add(parseFaultRule(body));
+        core.faults.add(body as FaultRule); // add() checks the rule
       } catch (err) {
         throw new SimulatorError(400, undefined, `Invalid fault rule: ${(err as Error).message}`);
       }

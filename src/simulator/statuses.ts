@@ -123,8 +123,8 @@ export class Conversations {
   private readonly byMessageId = new Map<string, Conversation[]>();
   /** Every status of a live conversation, in id order. */
   private statuses: StatusRecord[] = [];
-  /** Status ids on the status queue, oldest first. */
-  private queue: number[] = [];
+  /** The statuses on the status queue, oldest first. */
+  private queue: StatusRecord[] = [];
   private nextConversationId = 1;
   private nextStatusId = 1;
   /** Statuses not yet "committed" for GET /api/statuses: id → when they show. */
@@ -161,7 +161,7 @@ export class Conversations {
       this.statuses.push(line);
     }
     this.statuses.sort((a, b) => a.id - b.id);
-    this.queue = this.statuses.filter((s) => s.queued && !dequeued.has(s.id)).map((s) => s.id);
+    this.queue = this.statuses.filter((s) => s.queued && !dequeued.has(s.id));
   }
 
   close(): void {
@@ -223,7 +223,7 @@ export class Conversations {
     conv.statuses.push(record);
     applyStatus(conv, record);
     this.statuses.push(record);
-    if (record.queued) this.queue.push(record.id);
+    if (record.queued) this.queue.push(record);
     this.options.log(`${conv.direction === 'OUTGOING' ? 'out' : 'in'} ${conv.messageId} ${status}${description ? `: ${description}` : ''}`);
     this.options.onStatus(conv, record);
     return true;
@@ -254,7 +254,7 @@ export class Conversations {
     this.store.remove(this.store.path('conversations', `${id}.json`));
     const gone = new Set(conv.statuses.map((s) => s.id));
     this.statuses = this.statuses.filter((s) => !gone.has(s.id));
-    this.queue = this.queue.filter((id) => !gone.has(id));
+    this.queue = this.queue.filter((s) => !gone.has(s.id));
   }
 
   deleteByMessageId(messageId: string): void {
@@ -316,16 +316,15 @@ export class Conversations {
 
   /** The oldest status on the status queue. */
   peekQueue(): Record<string, unknown> | undefined {
-    const id = this.queue[0];
-    if (id === undefined) return undefined;
-    const status = this.statuses.find((s) => s.id === id);
-    const conv = status && this.byId.get(status.convId);
-    return status && renderStatus(status, conv?.messageId, conv?.conversationId);
+    const status = this.queue[0];
+    if (status === undefined) return undefined;
+    const conv = this.byId.get(status.convId);
+    return renderStatus(status, conv?.messageId, conv?.conversationId);
   }
 
   /** Removes a status from the status queue; false when it is not on it. */
   dequeue(id: number): boolean {
-    const index = this.queue.indexOf(id);
+    const index = this.queue.findIndex((s) => s.id === id);
     if (index < 0) return false;
     this.queue.splice(index, 1);
     this.statusLog.append({ dequeued: id });

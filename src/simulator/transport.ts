@@ -5,7 +5,8 @@ import type { Inbox } from './inbox';
 import type { OutgoingRecord, Outbox } from './outgoing';
 import type { ServiceRegistry } from './registry';
 import type { Conversation, Conversations } from './statuses';
-import { RECEIPT_TYPES, conversationScopeOf, parseDateTime } from './validation';
+import { RECEIPT_MESSAGE_TYPES, conversationScope } from '../schemas/sbd';
+import { parseDateTime } from './validation';
 
 /** Services whose messages land in a hosted receiver's inbox (DPI and DPV are outgoing only). */
 const INBOX_SERVICES: ReadonlySet<string> = new Set(['DPO', 'DPE', 'DPF']);
@@ -94,7 +95,7 @@ export class Transport {
     const record = this.outbox.find(messageId);
     if (!record || record.queuedAt === undefined) return; // deleted meanwhile
     const header = record.sbd.standardBusinessDocumentHeader;
-    const expected = conversationScopeOf(header)?.scopeInformation?.[0]?.expectedResponseDateTime;
+    const expected = conversationScope(header)?.scopeInformation?.[0]?.expectedResponseDateTime;
     if (expected !== undefined && parseDateTime(expected) < Date.now()) {
       this.conversations.addStatusTo(messageId, 'OUTGOING', 'LEVETID_UTLOPT', 'Levetiden for meldingen er utgått. Må sendes på nytt');
       this.outbox.delete(messageId);
@@ -113,7 +114,7 @@ export class Transport {
     }
 
     const duplicate = toInbox && this.inbox.has(messageId);
-    if (toInbox && !duplicate && !RECEIPT_TYPES.includes(record.type) && record.files.length) {
+    if (toInbox && !duplicate && !(RECEIPT_MESSAGE_TYPES as readonly string[]).includes(record.type) && record.files.length) {
       const files = [...record.files.filter((f) => f.primary), ...record.files.filter((f) => !f.primary)];
       try {
         await buildAsic({
@@ -148,7 +149,7 @@ export class Transport {
   /** The receiving IP stores the message in its inbox; an arkivmelding receipt also updates the original message. */
   private deliver(record: OutgoingRecord): void {
     const header = record.sbd.standardBusinessDocumentHeader;
-    const expiry = parseDateTime(conversationScopeOf(header)!.scopeInformation![0].expectedResponseDateTime!);
+    const expiry = parseDateTime(conversationScope(header)!.scopeInformation![0].expectedResponseDateTime!);
     const sender = header.sender?.[0]?.identifier.value;
     const receiver = header.receiver?.[0]?.identifier.value;
     this.inbox.receive(

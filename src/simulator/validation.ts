@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Capability } from '../schemas/capabilities';
 import type { ServiceIdentifier } from '../schemas/common';
 import { formatPath, ValidationError } from '../schemas/format';
-import { IDENTIFIER_AUTHORITY, parseSbd } from '../schemas/sbd';
+import { IDENTIFIER_AUTHORITY, conversationScope, parseSbd } from '../schemas/sbd';
 import type { BusinessMessage, MessageType, Scope, StandardBusinessDocument, StandardBusinessDocumentHeader } from '../schemas/sbd';
 import { SimulatorError, offsetDateTime } from './errors';
 import type { FieldErrorBody } from './errors';
@@ -16,7 +16,6 @@ export type SbdSource = 'json' | 'multipart';
 /** The default lifetime of a message (difi.move.*.default-ttl-hours). */
 export const DEFAULT_TTL_MS = 24 * 3600 * 1000;
 
-export const RECEIPT_TYPES: readonly string[] = ['arkivmelding_kvittering', 'einnsyn_kvittering', 'dialogmelding_kvittering'];
 
 /** An outgoing SBD checked and completed as the IP does on create (§5.3, §5.4). */
 export interface NewMessage {
@@ -53,10 +52,6 @@ export function partOrPrimaryIdentifier(value: string): string {
 /** Epoch ms of an ISO date-time; one without offset is read as local time, as the IP reads it as Europe/Oslo. */
 export function parseDateTime(value: string): number {
   return Date.parse(value);
-}
-
-export function conversationScopeOf(header: StandardBusinessDocumentHeader): Scope | undefined {
-  return header.businessScope.scope.find((s) => s.type === 'ConversationId');
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
@@ -190,7 +185,7 @@ export function checkNewMessage(raw: unknown, source: SbdSource, ctx: CheckConte
     throw new SimulatorError(400, 'MessageTypeDoesNotFitDocumentTypeException', `Message type ${type} does not match the document type ${identification.standard}`);
   }
 
-  const scope = conversationScopeOf(header)!;
+  const scope = conversationScope(header)!;
   const process = scope.identifier!;
   const receiverValue = header.receiver?.[0]?.identifier.value;
   let capability: Capability | undefined;
