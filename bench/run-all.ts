@@ -10,20 +10,13 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildPackage, cleanUp, tempDir } from './lib/processes';
-import { heading, table, type BenchResult } from './lib/report';
+import { buildPackage, cleanUp, optionText, tempDir } from './lib/processes';
+import { heading, printChecks, type BenchResult } from './lib/report';
 
 const BENCHMARKS = ['large-upload', 'large-download', 'multipart', 'small-messages', 'simulator', 'core-baseline', 'client-upload'];
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  return args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
-}
-
 async function main(): Promise<number> {
-  const only = option('only')?.split(',').map((s) => s.trim());
+  const only = optionText('only')?.split(',').map((s) => s.trim());
   for (const name of only ?? []) if (!BENCHMARKS.includes(name)) throw new Error(`--only: unknown benchmark "${name}", expected some of ${BENCHMARKS.join(', ')}`);
   const chosen = BENCHMARKS.filter((b) => !only || only.includes(b));
   const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--only' && !a.startsWith('--only=') && all[i - 1] !== '--only');
@@ -38,7 +31,7 @@ async function main(): Promise<number> {
   for (const name of chosen) {
     const resultFile = path.join(results, `${name}.json`);
     // client-upload.ts predates the others: its size is its first argument.
-    const size = option('size');
+    const size = optionText('size');
     const args = name === 'client-upload' ? (size ? [size] : []) : passOn;
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, `${name}.ts`), ...args], {
       stdio: 'inherit',
@@ -54,8 +47,7 @@ async function main(): Promise<number> {
   }
 
   heading('summary');
-  const checks = summary.flatMap((r) => r.checks);
-  if (checks.length) console.log(table(['target (issue 8)', 'measured', 'goal', ''], checks.map((c) => [c.what, c.shown, c.target, c.pass ? 'PASS' : 'MISS'])));
+  printChecks(summary.flatMap((r) => r.checks));
   for (const r of summary) for (const fact of r.facts) console.log(`${r.name}: ${fact}`);
   if (failed) console.log(`${failed} benchmark(s) failed to run`);
   return failed ? 1 : 0;

@@ -63,14 +63,14 @@ function buildIfStale() {
   return true;
 }
 
-/** The example flow files: every *.json in `dir` that holds a flow (a list of nodes), in tab order. */
+/** The example flow files: every *.json in `dir` that holds a flow (a list of nodes, `nodes`), in tab order. */
 function exampleFiles(dir = examplesDir) {
   const rank = (name) => (exampleOrder.includes(name) ? exampleOrder.indexOf(name) : exampleOrder.length);
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ name: f.slice(0, -'.json'.length), file: path.join(dir, f) }))
-    .filter(({ file }) => Array.isArray(JSON.parse(fs.readFileSync(file, 'utf8'))))
+    .map((f) => ({ name: f.slice(0, -'.json'.length), file: path.join(dir, f), nodes: JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) }))
+    .filter(({ nodes }) => Array.isArray(nodes))
     .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
 }
 
@@ -95,8 +95,8 @@ function exampleFlows({ simulatorUrl, nodeRedUrl, filesDir, dir = examplesDir })
   const seenIds = new Map();
   const configByOrg = new Map(); // orgnr -> id of the config node kept
   const configIdMap = new Map(); // id in an example -> id kept
-  for (const { name, file } of exampleFiles(dir)) {
-    for (const node of JSON.parse(fs.readFileSync(file, 'utf8'))) {
+  for (const { name, nodes } of exampleFiles(dir)) {
+    for (const node of nodes) {
       if (node.type === 'eformidling-config') {
         const kept = configByOrg.get(node.orgnr);
         if (kept) {

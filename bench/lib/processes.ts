@@ -76,15 +76,20 @@ export function tempDir(prefix: string): string {
 
 // ------------------------------------------------------------------ options
 
-/** `--name value` or `--name=value` from the command line, else the environment's BENCH_<NAME>, else the default. */
-export function numberOption(name: string, fallback: number): number {
+/** `--name value` or `--name=value` from the command line (the last one given), if any. */
+export function optionText(name: string): string | undefined {
   const args = process.argv.slice(2);
   let text: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === `--${name}`) text = args[i + 1];
     else if (args[i].startsWith(`--${name}=`)) text = args[i].slice(name.length + 3);
   }
-  text ??= process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  return text;
+}
+
+/** optionText, else the environment's BENCH_<NAME>, else the default. */
+export function numberOption(name: string, fallback: number): number {
+  const text = optionText(name) ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name}: expected a positive number, got ${JSON.stringify(text)}`);
