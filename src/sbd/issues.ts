@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError, formatPath } from '../schemas/format';
+import { ValidationError, formatPath, joinParts, prefixIssues } from '../schemas/format';
 
 /**
  * One sentence for zod issues, each as `path: what was expected`, with `prefix` in front of every path
@@ -15,8 +15,5 @@ export function issuesToError(error: z.ZodError, prefix: string): ValidationErro
       parts.push(`${where}: ${issue.message}`);
     }
   }
-  const shown = parts.slice(0, 5).join('; ');
-  const more = parts.length > 5 ? ` (and ${parts.length - 5} more)` : '';
-  const issues = error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] })) as z.core.$ZodIssue[];
-  return new ValidationError(shown + more, issues);
+  return new ValidationError(joinParts(parts), prefixIssues(error.issues, prefix));
 }

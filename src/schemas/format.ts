@@ -15,12 +15,27 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
  * e.g. "Invalid SBD: standardBusinessDocumentHeader.receiver[0].identifier.value: expected ...".
  */
 export function formatZodError(error: z.ZodError, what = 'input'): string {
-  const parts = error.issues.slice(0, 5).map((issue) => {
+  return formatIssues(error.issues, what);
+}
+
+/** formatZodError for issues at hand (e.g. after prefixIssues). */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], what = 'input'): string {
+  const parts = issues.map((issue) => {
     const where = formatPath(issue.path);
     return where ? `${where}: ${issue.message}` : issue.message;
   });
-  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
-  return `Invalid ${what}: ${parts.join('; ')}${more}`;
+  return `Invalid ${what}: ${joinParts(parts)}`;
+}
+
+/** The first five parts joined with "; ", then how many more there are. */
+export function joinParts(parts: readonly string[]): string {
+  const more = parts.length > 5 ? ` (and ${parts.length - 5} more)` : '';
+  return parts.slice(0, 5).join('; ') + more;
+}
+
+/** The issues with `key` in front of each path, as if they came from the object holding them. */
+export function prefixIssues(issues: readonly z.core.$ZodIssue[], key: PropertyKey): z.core.$ZodIssue[] {
+  return issues.map((issue) => ({ ...issue, path: [key, ...issue.path] })) as z.core.$ZodIssue[];
 }
 
 /** Thrown by our parse helpers; `message` is the sentence a user sees. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DateTime, LocalDate, Uuid } from './common';
-import { ValidationError, formatZodError } from './format';
+import { ValidationError, formatIssues, prefixIssues } from './format';
 
 // ---------------------------------------------------------------- header
 
@@ -250,6 +250,12 @@ export interface SbdParts {
   businessMessage: BusinessMessage;
 }
 
+/** The error for a member of the SBD (its header or business message), its paths starting at the member. */
+function invalidMember(error: z.ZodError, key: string, what: string): ValidationError {
+  const issues = prefixIssues(error.issues, key);
+  return new ValidationError(formatIssues(issues, what), issues);
+}
+
 /**
  * Checks an SBD as the IP's deserializer does (§5.1): exactly two top-level members, the header and a member
  * named after the lower-case `documentIdentification.type`; then validates the header and the business message.
@@ -264,10 +270,7 @@ export function parseSbd(value: unknown, what = 'SBD'): SbdParts {
     throw new ValidationError(`Invalid ${what}: standardBusinessDocumentHeader: expected the SBD header`);
   }
   const headerResult = StandardBusinessDocumentHeader.safeParse((value as Record<string, unknown>).standardBusinessDocumentHeader);
-  if (!headerResult.success) {
-    const prefixed = headerResult.error.issues.map((i) => ({ ...i, path: ['standardBusinessDocumentHeader', ...i.path] }));
-    throw new ValidationError(formatZodError({ issues: prefixed } as z.ZodError, what), prefixed as z.core.$ZodIssue[]);
-  }
+  if (!headerResult.success) throw invalidMember(headerResult.error, 'standardBusinessDocumentHeader', what);
   const header = headerResult.data;
   const typeName = header.documentIdentification.type.toLowerCase();
   if (!isMessageType(typeName)) {
@@ -284,10 +287,7 @@ export function parseSbd(value: unknown, what = 'SBD'): SbdParts {
   }
   const body = (value as Record<string, unknown>)[typeName];
   const bodyResult = BUSINESS_MESSAGES[typeName].schema.safeParse(body);
-  if (!bodyResult.success) {
-    const prefixed = bodyResult.error.issues.map((i) => ({ ...i, path: [typeName, ...i.path] }));
-    throw new ValidationError(formatZodError({ issues: prefixed } as z.ZodError, what), prefixed as z.core.$ZodIssue[]);
-  }
+  if (!bodyResult.success) throw invalidMember(bodyResult.error, typeName, what);
   return { header, type: typeName, businessMessage: bodyResult.data as BusinessMessage };
 }
 
