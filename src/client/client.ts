@@ -12,7 +12,7 @@ import { StandardBusinessDocumentHeader, parseSbd, type StandardBusinessDocument
 import { Conversation, MessageStatus } from '../schemas/status';
 import { Subscription, type SubscriptionInput } from '../schemas/webhook';
 import { SaveFileError } from './download';
-import { IntegrasjonspunktError, errorFromNetwork, errorFromResponse, networkErrorCode } from './errors';
+import { IntegrasjonspunktError, errorFromNetwork, errorFromResponse } from './errors';
 import { FileSink, TooLargeError } from './file-sink';
 import { ConnectionPool, getInto, type BodySink, type GetFailure } from './http-get';
 import { buildMultipart, checkMultipartSizes, contentDisposition, resolveUploadFile } from './multipart';
@@ -387,11 +387,9 @@ export class IntegrasjonspunktClient {
     const path = `/api/messages/in/pop/${segment(messageId, 'messageId')}`;
     const partPath = options.partPath ?? `${destPath}.part-${randomBytes(6).toString('hex')}`;
     const retries = options.retries ?? this.retries;
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: '*/*' };
-    if (this.authorization) headers.authorization = this.authorization;
     const request = {
       url: new URL(this.url + path),
-      headers,
+      headers: this.requestHeaders('*/*'),
       tls: this.tls,
       connectTimeoutMs: this.connectTimeoutMs,
       timeoutMs: this.timeoutMs,
@@ -604,9 +602,15 @@ export class IntegrasjonspunktClient {
     return result.data;
   }
 
-  private headersFor(call: Call, state: AttemptState): { headers: Record<string, string>; body?: Buffer | Readable | AsyncIterable<Buffer> } {
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: call.accept ?? 'application/json' };
+  /** The headers of every request: who we are, what we take, and the credentials. */
+  private requestHeaders(accept: string): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept };
     if (this.authorization) headers.authorization = this.authorization;
+    return headers;
+  }
+
+  private headersFor(call: Call, state: AttemptState): { headers: Record<string, string>; body?: Buffer | Readable | AsyncIterable<Buffer> } {
+    const headers = this.requestHeaders(call.accept ?? 'application/json');
     if (call.json !== undefined) {
       headers['content-type'] = 'application/json';
       return { headers, body: Buffer.from(JSON.stringify(call.json), 'utf8') };
@@ -647,18 +651,17 @@ export class IntegrasjonspunktClient {
           return await read(res, call);
         }
         const text = await res.body.text();
-        const error = errorFromResponse(call.method, call.path, res.statusCode, res.headers['content-type'] as string | undefined, text, this.url);
         if (canRetry && call.method === 'GET' && GATEWAY_STATUSES.has(res.statusCode)) {
           await sleep(this.backoff(attempt));
           continue;
         }
-        throw error;
+        throw errorFromResponse(call.method, call.path, res.statusCode, res.headers['content-type'] as string | undefined, text, this.url);
       } catch (err) {
         if (err instanceof IntegrasjonspunktError || err instanceof ValidationError) throw err;
         if (state.bodyError) throw state.bodyError;
         const error = errorFromNetwork(call.method, call.path, err, this.url, state.sent, this.timeouts());
         const safe = call.method === 'GET' || !state.sent;
-        if (!(canRetry && safe && TRANSIENT_CODES.has(networkErrorCode(err) ?? ''))) throw error;
+        if (!(canRetry && safe && TRANSIENT_CODES.has(error.code ?? ''))) throw error;
         await sleep(this.backoff(attempt));
       }
     }
