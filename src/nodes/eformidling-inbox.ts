@@ -1,6 +1,6 @@
 // The eformidling-inbox node: polls the Integrasjonspunkt's inbox (peek → pop → send on → delete).
 // The work is done by PollLoop (when to poll) and InboxReceiver (what one poll does); this file wires them to Node-RED.
-import { ContextHandedOn, type NodeContextLike } from './inbox/handed-on';
+import { ContextHandedOn } from './inbox/handed-on';
 import { DownloadFailedError, InboxReceiver, type RefusedMessageError } from './inbox/receiver';
 import { PollLoop } from './shared/poll-loop';
 import { readInboxSettings, type InboxConfig, type InboxSettings } from './inbox/settings';
@@ -9,6 +9,7 @@ import { asIpError, ipErrorInfo, shortReason, toError } from './shared/errors';
 import { missingServerError, useServer } from './shared/server';
 import { shortId } from './shared/status';
 import { toText } from './shared/typed';
+import type { ContextNode } from './shared/context';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
 
 interface InboxDef extends NodeDef, InboxConfig {
@@ -75,7 +76,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     // Messages handed on and not deleted yet, kept in node context: one offered again is marked msg.redelivered.
-    const context = (node as Node & { context(): NodeContextLike }).context();
+    const context = (node as ContextNode).context();
     const handedOn = new ContextHandedOn(context, (err) => node.warn(`The node context could not be read or written, so msg.redelivered may miss a redelivery: ${err.message}`));
 
     const receiver = new InboxReceiver({

@@ -4,6 +4,7 @@ import { PollLoop } from './shared/poll-loop';
 import { failMsg, shortReason } from './shared/errors';
 import { missingServerError, useServer } from './shared/server';
 import { clock, shortId } from './shared/status';
+import { contextGet, contextSet, type ContextNode } from './shared/context';
 import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { lookupStatuses, type StatusLookup } from './status/lookup';
 import { cursorOf, directionOf, messageIdOf, readStatusSettings, type StatusSettings } from './status/settings';
@@ -22,12 +23,6 @@ interface StatusDef extends NodeDef {
   serviceFilter?: string;
 }
 
-/** Node context, callback form: works with every context store, persistent ones included. */
-interface NodeContext {
-  get(key: string, callback: (err: Error | null | undefined, value: unknown) => void): void;
-  set(key: string, value: unknown, callback: (err?: Error | null) => void): void;
-}
-type ContextNode = Node & { context(): NodeContext };
 
 /** Context key of the feed's cursor: the id of the last status handled. */
 const CURSOR_KEY = 'cursor';
@@ -196,16 +191,16 @@ export = function register(RED: NodeAPI): void {
   function setUpFeed(node: ContextNode, server: EformidlingServer, settings: StatusSettings): void {
     const context = node.context();
     const cursor: CursorStore = {
-      get: () =>
-        new Promise((resolve, reject) =>
-          context.get(CURSOR_KEY, (err, value) => (err ? reject(err) : resolve(typeof value === 'number' ? value : undefined))),
-        ),
-      set: (id) => new Promise((resolve, reject) => context.set(CURSOR_KEY, id, (err) => (err ? reject(err) : resolve()))),
-      getAhead: () =>
-        new Promise((resolve, reject) =>
-          context.get(AHEAD_KEY, (err, value) => (err ? reject(err) : resolve(Array.isArray(value) ? value.filter((id): id is number => typeof id === 'number') : []))),
-        ),
-      setAhead: (ids) => new Promise((resolve, reject) => context.set(AHEAD_KEY, ids.length ? ids : undefined, (err) => (err ? reject(err) : resolve()))),
+      get: async () => {
+        const value = await contextGet(context, CURSOR_KEY);
+        return typeof value === 'number' ? value : undefined;
+      },
+      set: (id) => contextSet(context, CURSOR_KEY, id),
+      getAhead: async () => {
+        const value = await contextGet(context, AHEAD_KEY);
+        return Array.isArray(value) ? value.filter((id): id is number => typeof id === 'number') : [];
+      },
+      setAhead: (ids) => contextSet(context, AHEAD_KEY, ids.length ? ids : undefined),
     };
     // Node-RED delivers a sent msg in a later setImmediate; waiting for that turn means the msg has reached the next
     // node (or the flows were stopped first, which the feed notices through the poll's abort signal).

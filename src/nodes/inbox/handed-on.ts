@@ -1,10 +1,5 @@
+import type { NodeContext } from '../shared/context';
 import type { HandedOnRecord } from './receiver';
-
-/** The part of Node-RED's node context used here (the callback forms work with every context store). */
-export interface NodeContextLike {
-  get(key: string, callback: (err: Error | null | undefined, value: unknown) => void): void;
-  set(key: string, value: unknown, callback: (err?: Error | null) => void): void;
-}
 
 const KEY = 'handedOn';
 /** Far longer than a message stays in the inbox (its TTL, 24 hours by default); older entries are dropped. */
@@ -21,7 +16,7 @@ export class ContextHandedOn implements HandedOnRecord {
   private readonly ids = new Map<string, number>();
 
   constructor(
-    private readonly context: NodeContextLike,
+    private readonly context: NodeContext,
     private readonly onError: (err: Error) => void,
     private readonly now: () => number = Date.now,
   ) {
