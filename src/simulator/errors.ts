@@ -88,12 +88,14 @@ export function errorBody(status: number, path: string, err: { exception?: strin
   };
 }
 
-export function sendError(res: ServerResponse, path: string, err: SimulatorError, extraHeaders: Record<string, string> = {}): void {
+export function sendError(res: ServerResponse, path: string, err: SimulatorError, extraHeaders: Record<string, string> = {}, withTrace = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = ipJson(errorBody(err.status, path, err));
+  const fields: Record<string, unknown> = errorBody(err.status, path, err);
+  if (withTrace) fields.trace = (err.stack ?? '').split('\n').map((l) => l.trim());
+  const body = ipJson(fields);
   res.writeHead(err.status, { ...extraHeaders, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { ServiceIdentifier } from '../schemas/common';
-import { RECEIPT_MESSAGE_TYPES, conversationScope, type MessageType, type StandardBusinessDocument } from '../schemas/sbd';
+import { RECEIPT_MESSAGE_TYPES, type MessageType, type StandardBusinessDocument } from '../schemas/sbd';
 import { readArkivmelding } from './arkivmelding';
 import { mimeTypeFor } from './asic';
 import { SimulatorError, messageNotFound } from './errors';
@@ -13,7 +13,7 @@ import type { SpringPage } from './paging';
 import type { ServiceRegistry } from './registry';
 import type { ConversationInit, Conversations } from './statuses';
 import type { DiskStore } from './store';
-import { checkNewMessage, parseDateTime } from './validation';
+import { TTL_EXPIRED_DESCRIPTION, checkNewMessage, expectedResponseOf, parseDateTime } from './validation';
 import type { NewMessage, SbdSource } from './validation';
 
 export interface OutgoingFile {
@@ -278,10 +278,10 @@ export class Outbox {
     if (fileRequired && record.files.length === 0) {
       throw new SimulatorError(400, 'MissingFileException', 'There must always be at least one attachment');
     }
-    const expected = conversationScope(record.sbd.standardBusinessDocumentHeader)?.scopeInformation?.[0]?.expectedResponseDateTime;
+    const expected = expectedResponseOf(record.sbd);
     if (expected !== undefined && parseDateTime(expected) < Date.now()) {
       const conv = this.conversations.find(record.messageId);
-      if (conv) this.conversations.addStatus(conv, 'LEVETID_UTLOPT', 'Levetiden for meldingen er utgått. Må sendes på nytt');
+      if (conv) this.conversations.addStatus(conv, 'LEVETID_UTLOPT', TTL_EXPIRED_DESCRIPTION);
       throw new SimulatorError(400, 'TimeToLiveException', `ExpectedResponseDateTime ${expected} has been exceeded. Please resend the message`);
     }
     const filenames = new Set(record.files.map((f) => f.filename));

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimulatorCore } from './core';
-import { SimulatorError, errorBody, ipJson, sendJson } from './errors';
+import { SimulatorError, sendError, sendJson } from './errors';
 import { withFault, type FaultRule } from './faults';
 import { SPRING, readJsonBody, sendEmpty } from './http';
 import { ROUTES } from './routes';
@@ -50,16 +50,8 @@ function allowedMethods(routes: CompiledRoute[]): string {
 
 /** The IP's error body (§10), with `trace` when the request asks for it (?trace=true). */
 function answerError(res: ServerResponse, path: string, query: URLSearchParams, err: SimulatorError, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body: Record<string, unknown> = errorBody(err.status, path, err);
   const trace = query.get('trace');
-  if (trace !== null && trace.toLowerCase() !== 'false') body.trace = (err.stack ?? '').split('\n').map((l) => l.trim());
-  const text = ipJson(body);
-  res.writeHead(err.status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  sendError(res, path, err, headers, trace !== null && trace.toLowerCase() !== 'false');
 }
 
 function asSimulatorError(err: unknown): SimulatorError {

@@ -5,8 +5,8 @@ import type { Inbox } from './inbox';
 import type { OutgoingRecord, Outbox } from './outgoing';
 import type { ServiceRegistry } from './registry';
 import type { Conversation, Conversations } from './statuses';
-import { RECEIPT_MESSAGE_TYPES, conversationScope } from '../schemas/sbd';
-import { parseDateTime } from './validation';
+import { RECEIPT_MESSAGE_TYPES } from '../schemas/sbd';
+import { TTL_EXPIRED_DESCRIPTION, expectedResponseOf, parseDateTime } from './validation';
 
 /** Services whose messages land in a hosted receiver's inbox (DPI and DPV are outgoing only). */
 const INBOX_SERVICES: ReadonlySet<string> = new Set(['DPO', 'DPE', 'DPF']);
@@ -95,9 +95,9 @@ export class Transport {
     const record = this.outbox.find(messageId);
     if (!record || record.queuedAt === undefined) return; // deleted meanwhile
     const header = record.sbd.standardBusinessDocumentHeader;
-    const expected = conversationScope(header)?.scopeInformation?.[0]?.expectedResponseDateTime;
+    const expected = expectedResponseOf(record.sbd);
     if (expected !== undefined && parseDateTime(expected) < Date.now()) {
-      this.conversations.addStatusTo(messageId, 'OUTGOING', 'LEVETID_UTLOPT', 'Levetiden for meldingen er utgått. Må sendes på nytt');
+      this.conversations.addStatusTo(messageId, 'OUTGOING', 'LEVETID_UTLOPT', TTL_EXPIRED_DESCRIPTION);
       this.outbox.delete(messageId);
       return;
     }
@@ -149,7 +149,7 @@ export class Transport {
   /** The receiving IP stores the message in its inbox; an arkivmelding receipt also updates the original message. */
   private deliver(record: OutgoingRecord): void {
     const header = record.sbd.standardBusinessDocumentHeader;
-    const expiry = parseDateTime(conversationScope(header)!.scopeInformation![0].expectedResponseDateTime!);
+    const expiry = parseDateTime(expectedResponseOf(record.sbd)!);
     const sender = header.sender?.[0]?.identifier.value;
     const receiver = header.receiver?.[0]?.identifier.value;
     this.inbox.receive(

@@ -49,6 +49,14 @@ export function partOrPrimaryIdentifier(value: string): string {
   return parts[0] === '0192' && parts.length > 2 ? parts[2] : primaryIdentifier(value);
 }
 
+/** The message's expectedResponseDateTime (checkNewMessage gives every message one). */
+export function expectedResponseOf(sbd: StandardBusinessDocument): string | undefined {
+  return conversationScope(sbd.standardBusinessDocumentHeader)?.scopeInformation?.[0]?.expectedResponseDateTime;
+}
+
+/** The description of LEVETID_UTLOPT, as the IP writes it. */
+export const TTL_EXPIRED_DESCRIPTION = 'Levetiden for meldingen er utgått. Må sendes på nytt';
+
 /** Epoch ms of an ISO date-time; one without offset is read as local time, as the IP reads it as Europe/Oslo. */
 export function parseDateTime(value: string): number {
   return Date.parse(value);
