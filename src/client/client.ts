@@ -209,6 +209,11 @@ function pageQuery(page: PageRequest | undefined): Query {
   return { page: page.page, size: page.size, sort: page.sort };
 }
 
+/** A list filter as a query: its own fields as they are, its page fields checked. */
+function filterQuery<F extends PageRequest>({ page, size, sort, ...rest }: F): Query {
+  return { ...(rest as Query), ...pageQuery({ page, size, sort }) };
+}
+
 function nonNegative(value: number | undefined, fallback: number, field: string, unit: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ValidationError(`${field}: expected a number of ${unit} (0 or more), got ${JSON.stringify(value)}`);
@@ -315,8 +320,7 @@ export class IntegrasjonspunktClient {
   }
 
   async listOutgoing(filter: OutgoingFilter = {}): Promise<Page<StandardBusinessDocument>> {
-    const { page, size, sort, ...rest } = filter;
-    const query = { ...rest, ...pageQuery({ page, size, sort }) };
+    const query = filterQuery(filter);
     return this.json({ method: 'GET', path: '/api/messages/out', query }, SbdPage, 'page of messages') as Promise<Page<StandardBusinessDocument>>;
   }
 
@@ -331,8 +335,7 @@ export class IntegrasjonspunktClient {
   // ---------------------------------------------------------------- incoming
 
   async listIncoming(filter: IncomingFilter & PageRequest = {}): Promise<Page<StandardBusinessDocument>> {
-    const { page, size, sort, ...rest } = filter;
-    const query = { ...rest, ...pageQuery({ page, size, sort }) };
+    const query = filterQuery(filter);
     return this.json({ method: 'GET', path: '/api/messages/in', query }, SbdPage, 'page of messages') as Promise<Page<StandardBusinessDocument>>;
   }
 
@@ -449,8 +452,7 @@ export class IntegrasjonspunktClient {
   // ---------------------------------------------------------------- statuses
 
   async listStatuses(filter: StatusFilter = {}): Promise<Page<MessageStatus>> {
-    const { page, size, sort, ...rest } = filter;
-    const query = { ...rest, ...pageQuery({ page, size, sort }) };
+    const query = filterQuery(filter);
     return this.json({ method: 'GET', path: '/api/statuses', query }, StatusPage, 'page of statuses') as Promise<Page<MessageStatus>>;
   }
 
@@ -494,8 +496,7 @@ export class IntegrasjonspunktClient {
   // ---------------------------------------------------------------- conversations
 
   async listConversations(filter: ConversationFilter = {}): Promise<Page<Conversation>> {
-    const { page, size, sort, ...rest } = filter;
-    const query = { ...rest, ...pageQuery({ page, size, sort }) };
+    const query = filterQuery(filter);
     return this.json({ method: 'GET', path: '/api/conversations', query }, ConversationPage, 'page of conversations') as Promise<Page<Conversation>>;
   }
 
