@@ -2,7 +2,7 @@
 import { parsePrefer, pickCapability } from './capabilities/pick';
 import { receiverForLookup, securityLevelOf } from './capabilities/lookup';
 import { failMsg } from './shared/errors';
-import { missingServerError, useServer } from './shared/server';
+import { findServer, missingServerError, useServer } from './shared/server';
 import { msgValue, readInput, toText } from './shared/typed';
 import type { AdminRequest, AdminResponse, EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
 
@@ -64,8 +64,8 @@ export = function register(RED: NodeAPI): void {
 
   // "Look up" in the node's dialog: the capabilities of a receiver through a deployed config node.
   RED.httpAdmin.get('/eformidling/capabilities/:server', RED.auth.needsPermission('eformidling-capabilities.read'), (req: AdminRequest, res: AdminResponse) => {
-    const server = RED.nodes.getNode(req.params.server) as EformidlingServer | null;
-    if (!server || !server.client) {
+    const server = findServer(RED, req.params.server);
+    if (!server) {
       res.status(404).json({ message: 'The eFormidling configuration is not deployed yet: deploy it first, then look up again.' });
       return;
     }

@@ -2,7 +2,7 @@
 // every new status on the IP (feed).
 import { PollLoop } from './shared/poll-loop';
 import { failMsg, shortReason } from './shared/errors';
-import { missingServerError, useServer } from './shared/server';
+import { findServer, missingServerError, useServer } from './shared/server';
 import { clock, shortId } from './shared/status';
 import { contextGet, contextSet, type ContextNode } from './shared/context';
 import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
@@ -89,8 +89,8 @@ export = function register(RED: NodeAPI): void {
     if (settings.mode === 'lookup') return setUpLookup(node, def.server);
     // wait and feed show their own state (pending waits, cursor) instead of the connection state; they still
     // report each request's outcome to the config node so the nodes registered there stay current.
-    const server = def.server ? (RED.nodes.getNode(def.server) as EformidlingServer | null) : null;
-    if (!server || !server.client) {
+    const server = findServer(RED, def.server);
+    if (!server) {
       node.status({ fill: 'red', shape: 'ring', text: 'no configuration' });
       node.on('input', (msg, _send, done) => failMsg(node, msg, missingServerError(), done));
       return;

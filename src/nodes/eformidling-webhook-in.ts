@@ -3,8 +3,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebhookEvent } from '../schemas/webhook';
 import { isNotFound, shortReason } from './shared/errors';
+import { findServer } from './shared/server';
 import { clock } from './shared/status';
-import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
 import { readWebhookEvent } from './webhook/event-body';
 import { pushEndpointUrl } from './webhook/push-endpoint';
 import { addPostRoute, type HttpApp, type RouteHandler } from './webhook/route';
@@ -131,14 +132,14 @@ export = function register(RED: WebhookRED): void {
     };
     const removeRoute = addPostRoute(RED.httpNode, settings.path, nodeMiddleware(RED), handler);
 
-    const server = settings.manage && def.server ? (RED.nodes.getNode(def.server) as EformidlingServer | null) : null;
+    const server = settings.manage ? findServer(RED, def.server) : undefined;
     let subscriptionId: number | undefined;
     let syncing: Promise<void> | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
     let retryMs = FIRST_RETRY_MS;
 
     if (!settings.manage) show();
-    else if (!server || !server.client) {
+    else if (!server) {
       subscription = { fill: 'red', shape: 'ring', text: 'no configuration' };
       show();
     } else {

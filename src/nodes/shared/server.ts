@@ -1,14 +1,20 @@
 import { toText } from './typed';
 import type { EformidlingServer, Node, NodeAPI } from './types';
 
+/** The deployed eformidling-config node with this id, if there is one. */
+export function findServer(RED: NodeAPI, serverId: unknown): EformidlingServer | undefined {
+  const id = toText(serverId);
+  const server = id ? (RED.nodes.getNode(id) as EformidlingServer | null) : null;
+  return server && server.client && typeof server.register === 'function' ? server : undefined;
+}
+
 /**
  * The eformidling-config node a node is set up with, registered so it shows the connection state.
  * Without one the node shows a red ring and `undefined` is returned; the caller reports the error per message.
  */
 export function useServer(RED: NodeAPI, node: Node, serverId: unknown): EformidlingServer | undefined {
-  const id = toText(serverId);
-  const server = id ? (RED.nodes.getNode(id) as EformidlingServer | null) : null;
-  if (!server || typeof server.register !== 'function') {
+  const server = findServer(RED, serverId);
+  if (!server) {
     node.status({ fill: 'red', shape: 'ring', text: 'no configuration' });
     return undefined;
   }
