@@ -4,12 +4,14 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, cpSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { MiB, rssOf } from './measure';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { copyEditorFiles } = require('../../scripts/build.js') as { copyEditorFiles(distDir: string): void };
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -118,12 +120,8 @@ export function buildPackage(): BuiltPackage {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  // As scripts/build.js: each node's .html, the icons and locales beside the built node .js files.
-  for (const entry of readdirSync(path.join(repoRoot, 'nodes'), { withFileTypes: true })) {
-    const from = path.join(repoRoot, 'nodes', entry.name);
-    if (entry.isDirectory()) cpSync(from, path.join(dist, 'nodes', entry.name), { recursive: true });
-    else if (entry.name.endsWith('.html')) cpSync(from, path.join(dist, 'nodes', entry.name));
-  }
+  // As `npm run build`: each node's .html, the icons and locales beside the built node .js files.
+  copyEditorFiles(dist);
   cpSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'junction');
   return { dir, simulatorCli: path.join(dist, 'simulator', 'cli.js') };
