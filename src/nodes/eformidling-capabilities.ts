@@ -2,7 +2,7 @@
 import { parsePrefer, pickCapability } from './capabilities/pick';
 import { receiverForLookup, securityLevelOf } from './capabilities/lookup';
 import { failMsg } from './shared/errors';
-import { findServer, missingServerError, useServer } from './shared/server';
+import { findServer, missingServerError, reported, useServer } from './shared/server';
 import { msgValue, readInput, toText } from './shared/typed';
 import type { AdminRequest, AdminResponse, EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage } from './shared/types';
 
@@ -32,14 +32,7 @@ export = function register(RED: NodeAPI): void {
       const prefer = parsePrefer(msgValue(msg, 'prefer') ?? def.prefer);
 
       node.status({ fill: 'blue', shape: 'dot', text: `looking up ${receiver}` });
-      let answer;
-      try {
-        answer = await srv.client.capabilities(receiver, securityLevel === undefined ? undefined : { securityLevel });
-        srv.reportResult();
-      } catch (err) {
-        srv.reportResult(err);
-        throw err;
-      }
+      const answer = await reported(srv, srv.client.capabilities(receiver, securityLevel === undefined ? undefined : { securityLevel }));
       msg.payload = answer.capabilities;
       delete msg.capability; // a failed pick must not leave an earlier one behind
       const capability = pickCapability(receiver, answer.capabilities, { process, documentType, prefer });
@@ -78,13 +71,9 @@ export = function register(RED: NodeAPI): void {
       res.status(400).json({ message: (err as Error).message });
       return;
     }
-    server.client.capabilities(receiver, securityLevel === undefined ? undefined : { securityLevel }).then(
-      (answer) => {
-        server.reportResult();
-        res.json({ receiver, capabilities: answer.capabilities });
-      },
+    reported(server, server.client.capabilities(receiver, securityLevel === undefined ? undefined : { securityLevel })).then(
+      (answer) => res.json({ receiver, capabilities: answer.capabilities }),
       (err: unknown) => {
-        server.reportResult(err);
         const status = (err as { status?: number }).status;
         res.status(status && status >= 400 && status < 500 ? status : 502).json({ message: (err as Error).message, status: status ?? 0 });
       },

@@ -3,7 +3,7 @@ import { describeCapabilities } from './capabilities/pick';
 import { prepareMessage, type Sourced } from './send/prepare';
 import { MessageSender } from './send/sender';
 import { asIpError, exceptionNameOf, failMsg } from './shared/errors';
-import { missingServerError, useServer } from './shared/server';
+import { missingServerError, reported, useServer } from './shared/server';
 import { ProgressStatus, shortId } from './shared/status';
 import { msgValue, readInput, toText } from './shared/typed';
 import { bareIdentifier } from '../schemas/sbd';
@@ -68,10 +68,8 @@ export = function register(RED: NodeAPI): void {
       const progress = new ProgressStatus(node, 'uploading');
       let result;
       try {
-        result = await messageSender.send(prepared, (sent, total) => progress.update(sent, total));
-        srv.reportResult();
+        result = await reported(srv, messageSender.send(prepared, (sent, total) => progress.update(sent, total)));
       } catch (err) {
-        srv.reportResult(err);
         const to = prepared.sbd.standardBusinessDocumentHeader.receiver?.[0]?.identifier.value;
         await explainRefusal(err, srv, bareIdentifier(to));
         throw err;

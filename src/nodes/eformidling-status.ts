@@ -2,7 +2,7 @@
 // every new status on the IP (feed).
 import { PollLoop } from './shared/poll-loop';
 import { failMsg, shortReason } from './shared/errors';
-import { findServer, missingServerError, useServer } from './shared/server';
+import { findServer, missingServerError, reported, useServer } from './shared/server';
 import { clock, shortId } from './shared/status';
 import { contextGet, contextSet, type ContextNode } from './shared/context';
 import type { EformidlingServer, Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from './shared/types';
@@ -111,18 +111,14 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         return failMsg(node, msg, err, done);
       }
-      lookupStatuses(server.client, messageId, direction).then(
+      reported(server, lookupStatuses(server.client, messageId, direction)).then(
         (lookup) => {
-          server.reportResult();
           applyLookup(msg, lookup);
           node.status({ fill: lookup.final ? 'green' : 'blue', shape: 'dot', text: `${shortId(messageId)}: ${lookup.status ?? 'no status'}` });
           send(msg);
           done();
         },
-        (err: unknown) => {
-          server.reportResult(err);
-          failMsg(node, msg, err, done);
-        },
+        (err: unknown) => failMsg(node, msg, err, done),
       );
     });
   }

@@ -27,6 +27,18 @@ export function useServer(RED: NodeAPI, node: Node, serverId: unknown): Eformidl
   return server;
 }
 
+/** Waits for an IP request and tells the config node how it went (the connection state every node shows). */
+export async function reported<T>(server: EformidlingServer, request: Promise<T>): Promise<T> {
+  try {
+    const result = await request;
+    server.reportResult();
+    return result;
+  } catch (err) {
+    server.reportResult(err);
+    throw err;
+  }
+}
+
 export function missingServerError(): Error {
   return new Error('server: no eFormidling configuration (eformidling-config) selected for this node; open the node and pick or add one');
 }
